@@ -1,0 +1,65 @@
+import { PatchcertError } from './errors.js';
+
+/** Names of the compute backends patchcert can start. */
+export type BackendName = 'wasm' | 'cpu' | 'node' | 'cuda';
+export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'node', 'cuda'];
+
+/** Runtime flags of patchcert. This is the only module that reads `process.env`. */
+export interface PatchcertEnv {
+  /**
+   * Backend used when `initBackend()` gets no name. Read from `PATCHCERT_BACKEND`.
+   * Takes effect at the next `initBackend()` call.
+   * @defaultValue 'wasm'
+   */
+  backend: BackendName;
+  /**
+   * Check `lower <= upper` and NaN after every bound op (slow; for debugging unsound bounds).
+   * Read from `PATCHCERT_DEBUG=1`.
+   * @defaultValue false
+   */
+  debug: boolean;
+  /**
+   * Worker threads for data-parallel work (certification). Read from `PATCHCERT_WORKERS`.
+   * @defaultValue 1
+   */
+  workers: number;
+  /** Log level for progress and diagnostics. @defaultValue 'info' */
+  logLevel: 'silent' | 'info' | 'debug';
+}
+
+function parseBackend(v: string | undefined): BackendName {
+  if (v === undefined || v === '') return 'wasm';
+  if ((BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName;
+  throw new PatchcertError(
+    'INVALID_OPTION',
+    `Error in env: PATCHCERT_BACKEND must be one of ${BACKEND_NAMES.join(', ')}, but got '${v}'.`,
+  );
+}
+
+function parseLogLevel(v: string | undefined): PatchcertEnv['logLevel'] {
+  if (v === undefined || v === '') return 'info';
+  if (v === 'silent' || v === 'info' || v === 'debug') return v;
+  throw new PatchcertError('INVALID_OPTION', `Error in env: PATCHCERT_LOG_LEVEL must be silent, info or debug, but got '${v}'.`);
+}
+
+function parseWorkers(v: string | undefined): number {
+  if (v === undefined || v === '') return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new PatchcertError('INVALID_OPTION', `Error in env: PATCHCERT_WORKERS must be an integer >= 1, but got '${v}'.`);
+  }
+  return n;
+}
+
+/** The process-wide flags, initialised from environment variables once at import. */
+export const env: PatchcertEnv = {
+  backend: parseBackend(process.env['PATCHCERT_BACKEND']),
+  debug: process.env['PATCHCERT_DEBUG'] === '1',
+  workers: parseWorkers(process.env['PATCHCERT_WORKERS']),
+  logLevel: parseLogLevel(process.env['PATCHCERT_LOG_LEVEL']),
+};
+
+/** Validates a backend name from a CLI flag or config. */
+export function toBackendName(v: string): BackendName {
+  return parseBackend(v);
+}

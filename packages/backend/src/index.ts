@@ -1,0 +1,26 @@
+/**
+ * @packageDocumentation
+ * `@patchcert/backend`: the ground every patchcert package stands on. It starts a tfjs compute
+ * backend (wasm by default, cpu, tfjs-node, tfjs-node-gpu) and fails loudly when it cannot,
+ * completes wasm with the kernels IBP training needs, and holds the shared pieces: the one tfjs
+ * instance, the error class, the seeded generator, the `op()` wrapper and the runtime flags.
+ */
+
+// #region tfjs
+export { tf } from './tf.js';
+export { op } from './op.js';
+// #endregion
+
+// #region backends
+export { initBackend, currentBackend, describeBackend } from './backend-impl.js';
+export type { BackendInfo } from './backend-impl.js';
+export { env, toBackendName, BACKEND_NAMES } from './env.js';
+export type { BackendName, PatchcertEnv } from './env.js';
+// #endregion
+
+// #region errors and randomness
+export { PatchcertError, assert, toPatchcertError } from './errors.js';
+export type { PatchcertErrorCode } from './errors.js';
+export { Rng } from './rng.js';
+export type { RngState } from './rng.js';
+// #endregion
