@@ -24,3 +24,8 @@ export type { PatchcertErrorCode } from './errors.js';
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
 // #endregion
+
+// #region normalization
+export { normalizeImages, identityNormalization, isIdentityNormalization } from './normalization.js';
+export type { Normalization } from './normalization.js';
+// #endregion

@@ -1,1 +1,13 @@
-export {};
+/**
+ * @packageDocumentation
+ * `@patchcert/models`: the paper's networks as small sequential models (dense, conv2d, relu,
+ * flatten over NHWC), their seeded initialization, and save/load as tfjs LayersModel artifacts
+ * with the metadata certification needs.
+ */
+
+// #region model
+export { SequentialModel, applyLayer } from './sequential-model.js';
+export type { ModelMetadata, TrainingRecord, LayerWeights } from './sequential-model.js';
+export { layerOutputShape } from './layer-spec.js';
+export type { LayerSpec, DenseSpec, Conv2DSpec, ReluSpec, FlattenSpec } from './layer-spec.js';
+// #endregion
