@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { PatchcertError } from './errors.js';
 
 /** Names of the compute backends patchcert can start. */
@@ -25,6 +27,11 @@ export interface PatchcertEnv {
   workers: number;
   /** Log level for progress and diagnostics. @defaultValue 'info' */
   logLevel: 'silent' | 'info' | 'debug';
+  /**
+   * Directory for caches of decoded datasets. Read from `PATCHCERT_CACHE_DIR`.
+   * @defaultValue `~/.cache/patchcert`
+   */
+  cacheDir: string;
 }
 
 function parseBackend(v: string | undefined): BackendName {
@@ -57,6 +64,7 @@ export const env: PatchcertEnv = {
   debug: process.env['PATCHCERT_DEBUG'] === '1',
   workers: parseWorkers(process.env['PATCHCERT_WORKERS']),
   logLevel: parseLogLevel(process.env['PATCHCERT_LOG_LEVEL']),
+  cacheDir: process.env['PATCHCERT_CACHE_DIR'] || join(homedir(), '.cache', 'patchcert'),
 };
 
 /** Validates a backend name from a CLI flag or config. */
