@@ -11,3 +11,8 @@ export type { ModelMetadata, TrainingRecord, LayerWeights } from './sequential-m
 export { layerOutputShape } from './layer-spec.js';
 export type { LayerSpec, DenseSpec, Conv2DSpec, ReluSpec, FlattenSpec } from './layer-spec.js';
 // #endregion
+
+// #region architectures
+export { buildModel, ARCHITECTURES, architectureLayers, initializeWeights, toArchitectureName } from './builders.js';
+export type { ArchitectureName, BuildModelOptions } from './builders.js';
+// #endregion

@@ -77,7 +77,7 @@ export class SequentialModel {
             `Error in SequentialModel: layer ${i} (${layer.type}) kernel must be [${expectK}] and bias [${expectB}], but got [${w.kernel.shape}] and [${w.bias.shape}].`,
           );
         }
-        vars.push({ kernel: tf.variable(w.kernel.toFloat(), true, `l${i}_kernel_${uid()}`), bias: tf.variable(w.bias.toFloat(), true, `l${i}_bias_${uid()}`) });
+        vars.push({ kernel: toVariable(w.kernel, `l${i}_kernel_${uid()}`), bias: toVariable(w.bias, `l${i}_bias_${uid()}`) });
       } else {
         vars.push(null);
       }
@@ -157,6 +157,15 @@ export function applyLayer(layer: LayerSpec, w: LayerWeights | null, h: tf.Tenso
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** A float32 variable holding a copy of `t`; the cast's temporary is freed so nothing leaks. */
+function toVariable(t: tf.Tensor, name: string): tf.Variable {
+  const copy = t.toFloat();
+  const v = tf.variable(copy, true, name);
+  // tf.variable shares copy's data; disposing copy drops only its own reference.
+  copy.dispose();
+  return v;
 }
 
 let counter = 0;
