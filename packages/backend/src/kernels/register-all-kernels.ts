@@ -1,7 +1,36 @@
-// Registers patchcert's wasm kernels: the ones stock tfjs-backend-wasm lacks and the faster
-// replacements for slow stock paths. Imported only by initBackend('wasm').
+// Registers patchcert's wasm kernels: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
+// training needs (Conv2DBackpropFilter, UnsortedSegmentSum), and faster replacements for slow
+// stock paths (BatchMatMul with transposes, Conv2DBackpropInput). The imports are explicit so the
+// list reads as the set of kernels patchcert changes. Imported only by initBackend('wasm').
+import { tf } from '../tf.js';
+import { batchMatMulConfig } from './wasm/BatchMatMul.js';
+import { conv2DBackpropFilterConfig } from './wasm/Conv2DBackpropFilter.js';
+import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
+import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
+import { WASM_BACKEND_NAME, isPatchcertKernel, markPatchcertKernel, rememberStock } from './wasm/wasm-backend.js';
 
-/** Registers every patchcert wasm kernel; safe to call more than once. */
+/** Every patchcert wasm kernel, in registration order. */
+export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
+  batchMatMulConfig,
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  unsortedSegmentSumConfig,
+];
+
+/**
+ * Registers every patchcert wasm kernel, replacing the stock ones of the same name (the originals
+ * are kept for the paths the replacements delegate to). Safe to call more than once. Call it
+ * before the wasm backend first starts, so the stock setup the replacements reuse runs.
+ */
 export function registerWasmKernels(): void {
-  // Filled in by the backend kernel work (Conv2DBackpropFilter, UnsortedSegmentSum, ...).
+  for (const config of WASM_KERNEL_CONFIGS) {
+    markPatchcertKernel(config);
+    const existing = tf.getKernel(config.kernelName, WASM_BACKEND_NAME);
+    if (existing === config) continue;
+    if (existing !== undefined) {
+      if (!isPatchcertKernel(existing)) rememberStock(existing);
+      tf.unregisterKernel(config.kernelName, WASM_BACKEND_NAME);
+    }
+    tf.registerKernel(config);
+  }
 }
