@@ -1,0 +1,145 @@
+import { Rng, assert } from '@patchcert/backend';
+
+/** Options of {@link sampleGuidedLocations}. */
+export interface GuidedSamplerOptions {
+  /** T in softmax(−T·prediction). @defaultValue 1 */
+  temperature?: number;
+  /**
+   * Reproduce the reference's transposed index → coordinate mapping (§7.2, quirk Q2): the draw
+   * at prediction cell (r, c) bounds the patch at (c, r), so the U-Net learns a transposed map.
+   * Needs a square location grid. @defaultValue false
+   */
+  transposeCoordinates?: boolean;
+}
+
+/**
+ * Locations drawn for one batch. Draws repeated across classes of one image are merged, so
+ * each distinct location is bounded once; images with fewer distinct locations than `width`
+ * repeat their first one, which leaves the minimum over locations unchanged.
+ */
+export interface GuidedSample {
+  /** Images in the batch. */
+  batch: number;
+  /** Location grid `[rows, cols]` (feasible top-left corners). */
+  grid: [number, number];
+  /** Draws per (image, class). */
+  k: number;
+  /** Classes (prediction channels). */
+  classes: number;
+  /** Locations per image in `locations` (the largest distinct count in the batch). */
+  width: number;
+  /** Row-major threat location indices `[batch * width]`, image-major (what `locationMargins` takes). */
+  locations: Int32Array;
+  /** Distinct locations of each image `[batch]`; entries past it in `locations` are repeats. */
+  counts: Int32Array;
+  /** The prediction cell of every draw `[batch, classes, k]`, class-major within an image. */
+  picks: Int32Array;
+  /** For every prediction cell `[batch * rows * cols]`: how many draws hit it. */
+  cellCounts: Float32Array;
+  /** For every prediction cell: its slot in the image's row of `locations`, or −1 if not drawn. */
+  cellSlots: Int32Array;
+}
+
+/**
+ * Draws, for every image and class, `k` distinct locations from softmax(−T·prediction) over the
+ * location grid (reference §7.2) with Gumbel-top-k: the k largest of −T·pred + Gumbel noise are
+ * a draw without replacement with exactly the distribution of sequential renormalized draws
+ * (PyTorch's `multinomial(replacement=False)`). Runs in plain JS on the prediction's values, so
+ * it never enters gradient code (tfjs has no TopK gradient) and takes its noise from `rng`.
+ *
+ * @param prediction - predicted margins `[batch, rows, cols, classes]`, flattened (NHWC).
+ * @param shape - `[batch, rows, cols, classes]`.
+ * @param k - draws per (image, class), 1 ≤ k ≤ rows·cols.
+ * @param rng - the run's generator.
+ * @returns the merged per-image location lists and the bookkeeping the U-Net loss needs.
+ * @throws PatchcertError `INVALID_ARGUMENT` for a bad shape or k, `INVALID_OPTION` for a
+ *   non-finite temperature or a transposed non-square grid.
+ * @example
+ * const s = sampleGuidedLocations(await pred.data(), [8, 27, 27, 10], 1, rng);
+ * const lb = locationMargins(model, images, labels, threat, { locations: s.locations, eps });
+ */
+export function sampleGuidedLocations(
+  prediction: ArrayLike<number>,
+  shape: readonly [number, number, number, number],
+  k: number,
+  rng: Rng,
+  options: GuidedSamplerOptions = {},
+): GuidedSample {
+  const [batch, rows, cols, classes] = shape;
+  const temperature = options.temperature ?? 1;
+  const transpose = options.transposeCoordinates ?? false;
+  assert(
+    shape.length === 4 && shape.every((d) => Number.isInteger(d) && d >= 1),
+    () => `Error in sampleGuidedLocations: shape must be [batch, rows, cols, classes] of positive integers, but got [${shape.join(', ')}].`,
+  );
+  const cells = rows * cols;
+  assert(
+    prediction.length === batch * cells * classes,
+    () => `Error in sampleGuidedLocations: prediction must have ${batch * cells * classes} values for shape [${shape.join(', ')}], but got ${prediction.length}.`,
+    'SHAPE_MISMATCH',
+  );
+  assert(Number.isInteger(k) && k >= 1 && k <= cells, () => `Error in sampleGuidedLocations: k must be an integer in [1, ${cells}], but got ${k}.`);
+  assert(Number.isFinite(temperature), () => `Error in sampleGuidedLocations: temperature must be finite, but got ${temperature}.`, 'INVALID_OPTION');
+  assert(
+    !transpose || rows === cols,
+    () => `Error in sampleGuidedLocations: transposeCoordinates needs a square location grid, but got ${rows}×${cols}.`,
+    'INVALID_OPTION',
+  );
+
+  const picks = new Int32Array(batch * classes * k);
+  const cellCounts = new Float32Array(batch * cells);
+  const cellSlots = new Int32Array(batch * cells).fill(-1);
+  const perImage: Int32Array[] = [];
+  const counts = new Int32Array(batch);
+  const keys = new Float64Array(k);
+  const idx = new Int32Array(k);
+
+  for (let n = 0; n < batch; n++) {
+    const distinct: number[] = [];
+    for (let j = 0; j < classes; j++) {
+      // Keep the k largest keys in a small array sorted descending; k is tiny (1-2 in the paper).
+      let filled = 0;
+      for (let cell = 0; cell < cells; cell++) {
+        const key = -temperature * prediction[(n * cells + cell) * classes + j]! + gumbel(rng);
+        if (filled < k) {
+          let p = filled++;
+          while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
+          keys[p] = key;
+          idx[p] = cell;
+        } else if (key > keys[k - 1]!) {
+          let p = k - 1;
+          while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
+          keys[p] = key;
+          idx[p] = cell;
+        }
+      }
+      for (let d = 0; d < k; d++) {
+        const cell = idx[d]!;
+        picks[(n * classes + j) * k + d] = cell;
+        const at = n * cells + cell;
+        if (cellCounts[at] === 0) {
+          cellSlots[at] = distinct.length;
+          distinct.push(transpose ? (cell % cols) * cols + Math.floor(cell / rows) : cell);
+        }
+        cellCounts[at]! += 1;
+      }
+    }
+    counts[n] = distinct.length;
+    perImage.push(Int32Array.from(distinct));
+  }
+
+  const width = counts.reduce((a, b) => Math.max(a, b), 0);
+  const locations = new Int32Array(batch * width);
+  for (let n = 0; n < batch; n++) {
+    const list = perImage[n]!;
+    locations.set(list, n * width);
+    locations.fill(list[0]!, n * width + list.length, (n + 1) * width);
+  }
+  return { batch, grid: [rows, cols], k, classes, width, locations, counts, picks, cellCounts, cellSlots };
+}
+
+/** A standard Gumbel draw, −log(−log u) with u strictly inside (0, 1). */
+function gumbel(rng: Rng): number {
+  const u = (rng.nextU32() + 0.5) / 4294967296;
+  return -Math.log(-Math.log(u));
+}

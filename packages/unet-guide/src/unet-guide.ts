@@ -1,0 +1,270 @@
+import { tf, Rng, assert, PatchcertError } from '@patchcert/backend';
+import { ResNetUNet } from './resnet-unet.js';
+import { TorchAdam, type TorchAdamState } from './torch-adam.js';
+import { sampleGuidedLocations, type GuidedSample } from './guided-sampler.js';
+import { encodeTensor, decodeTensor, type EncodedTensor } from './internal/tensor-codec.js';
+
+/** Options of {@link UNetGuide}; every optional field has the default listed. */
+export interface UNetGuideOptions {
+  /** `[height, width, channels]` of the images. */
+  inputShape: [number, number, number];
+  /** Patch `[height, width]` (or n for n×n); the location grid is (H−ph+1)×(W−pw+1). */
+  patch: number | [number, number];
+  /** @defaultValue 10 */
+  classes?: number;
+  /** Draws per (image, class). @defaultValue 1 */
+  k?: number;
+  /** @defaultValue 6 for one channel, 10 otherwise (reference configs) */
+  baseWidth?: number;
+  /** Seed of the U-Net's initialization. @defaultValue 0 */
+  seed?: number;
+  /** The U-Net's Adam step size (the reference uses the classifier's). @defaultValue 5e-4 */
+  learningRate?: number;
+  /** T in softmax(−T·prediction). @defaultValue 1 */
+  temperature?: number;
+  /**
+   * Reference quirk Q1 (§7.4): gradients are summed over the steps of an epoch and only zeroed
+   * by {@link UNetGuide.startEpoch}, so Adam sees the cumulative sum. @defaultValue false
+   */
+  accumulateGradients?: boolean;
+  /** Reference quirk Q2 (§7.2): transposed index → coordinates. @defaultValue false */
+  transposeCoordinates?: boolean;
+}
+
+/** What {@link UNetGuide.getState} returns: everything needed to resume exactly. */
+export interface UNetGuideState {
+  format: 'patchcert-unet-guide/1';
+  config: Required<Omit<UNetGuideOptions, 'patch' | 'seed'>> & { patch: [number, number] };
+  unet: Record<string, EncodedTensor>;
+  adam: TorchAdamState;
+  /** Summed gradients of the current epoch (only with `accumulateGradients`). */
+  accumulated: Record<string, EncodedTensor> | null;
+}
+
+/**
+ * The U-Net margin predictor with its training: samples guided locations for a batch and fits
+ * the U-Net by MSE to the true per-location margins of those locations (reference §7.2-7.4).
+ * Owns the U-Net, its PyTorch-style Adam and (with `accumulateGradients`) the epoch's summed
+ * gradients; all of it goes into {@link getState}.
+ */
+export class UNetGuide {
+  readonly unet: ResNetUNet;
+  readonly patch: [number, number];
+  readonly k: number;
+  readonly temperature: number;
+  readonly accumulateGradients: boolean;
+  readonly transposeCoordinates: boolean;
+  private readonly adam: TorchAdam;
+  private readonly nameOf = new Map<string, string>();
+  private accumulated: Map<string, tf.Tensor> | null = null;
+  private readonly learningRate0: number;
+
+  /** @throws PatchcertError `INVALID_OPTION` for a patch that does not fit or a bad k. */
+  constructor(options: UNetGuideOptions) {
+    this.unet = new ResNetUNet({
+      inputShape: options.inputShape,
+      classes: options.classes ?? 10,
+      baseWidth: options.baseWidth,
+      seed: options.seed ?? 0,
+    });
+    const [h, w] = this.unet.inputShape;
+    this.patch = typeof options.patch === 'number' ? [options.patch, options.patch] : [options.patch[0], options.patch[1]];
+    const [ph, pw] = this.patch;
+    assert(
+      Number.isInteger(ph) && Number.isInteger(pw) && ph >= 1 && pw >= 1 && ph <= h && pw <= w,
+      () => `Error in UNetGuide: patch must fit the ${h}×${w} image, but got ${ph}×${pw}.`,
+      'INVALID_OPTION',
+    );
+    this.k = options.k ?? 1;
+    const cells = (h - ph + 1) * (w - pw + 1);
+    assert(Number.isInteger(this.k) && this.k >= 1 && this.k <= cells, () => `Error in UNetGuide: k must be an integer in [1, ${cells}], but got ${options.k}.`, 'INVALID_OPTION');
+    this.temperature = options.temperature ?? 1;
+    this.accumulateGradients = options.accumulateGradients ?? false;
+    this.transposeCoordinates = options.transposeCoordinates ?? false;
+    this.learningRate0 = options.learningRate ?? 5e-4;
+    const trainable = this.unet.namedVariables().filter(([, v]) => v.trainable);
+    for (const [name, v] of trainable) this.nameOf.set(v.name, name);
+    this.adam = new TorchAdam(trainable, { learningRate: this.learningRate0 });
+  }
+
+  /** Location grid `[rows, cols]`. */
+  get grid(): [number, number] {
+    return [this.unet.inputShape[0] - this.patch[0] + 1, this.unet.inputShape[1] - this.patch[1] + 1];
+  }
+
+  /** The U-Net's current Adam step size. */
+  get learningRate(): number {
+    return this.adam.learningRate;
+  }
+
+  set learningRate(lr: number) {
+    this.adam.learningRate = lr;
+  }
+
+  /**
+   * Predicted margins `[batch, rows, cols, classes]` for normalized images.
+   * @param training - BatchNorm on batch statistics (without touching the running ones).
+   */
+  predict(x: tf.Tensor4D, training = false): tf.Tensor4D {
+    return this.unet.predictMargins(x, this.patch, { training, updateRunningStats: false });
+  }
+
+  /**
+   * Draws the guided locations of a batch: k per (image, class) from softmax(−T·prediction),
+   * merged per image (see {@link GuidedSample}).
+   *
+   * @param x - normalized images `[batch, height, width, channels]`.
+   * @param rng - the run's generator (the Gumbel noise).
+   * @param training - BatchNorm mode of the prediction (train mode in training steps, §7.1).
+   */
+  sample(x: tf.Tensor4D, rng: Rng, training: boolean): GuidedSample {
+    const pred = this.predict(x, training);
+    const values = pred.dataSync();
+    const shape = pred.shape;
+    pred.dispose();
+    return sampleGuidedLocations(values, shape, this.k, rng, {
+      temperature: this.temperature,
+      transposeCoordinates: this.transposeCoordinates,
+    });
+  }
+
+  /**
+   * One training step of the U-Net: MSE between its predictions at every draw of `sample`
+   * (all class channels) and the detached true margins there, the mean over all
+   * batch·(classes·k)·classes entries including the true-class zeros (§7.3), then one Adam step.
+   * The forward runs in train mode and updates the BatchNorm running statistics.
+   *
+   * @param x - the normalized images `sample` was drawn for.
+   * @param sample - from {@link sample}.
+   * @param margins - true margin lower bounds `[batch, sample.width, classes]` (0 at y) for
+   *   `sample.locations`, as values or a tensor (read, not differentiated).
+   * @returns the MSE before the step.
+   * @throws PatchcertError `SHAPE_MISMATCH` when `margins` does not match `sample`.
+   */
+  fit(x: tf.Tensor4D, sample: GuidedSample, margins: ArrayLike<number> | tf.Tensor): number {
+    const { batch, width, classes, k } = sample;
+    const [rows, cols] = sample.grid;
+    const targets = margins instanceof tf.Tensor ? margins.dataSync() : margins;
+    if (targets.length !== batch * width * classes || x.shape[0] !== batch || classes !== this.unet.classes) {
+      throw new PatchcertError(
+        'SHAPE_MISMATCH',
+        `Error in UNetGuide.fit: margins must be [${batch}, ${width}, ${this.unet.classes}] for a batch of ${x.shape[0]}, but got ${targets.length} values for ${classes} classes.`,
+      );
+    }
+    const cells = rows * cols;
+    // Dense target and count maps: Σ_draws (p − t)² = Σ_cells count·(p − t_cell)², since repeated
+    // draws of one cell share one true bound. No gather, so no UnsortedSegmentSum gradient.
+    const targetMap = new Float32Array(batch * cells * classes);
+    for (let n = 0; n < batch; n++) {
+      for (let cell = 0; cell < cells; cell++) {
+        const slot = sample.cellSlots[n * cells + cell]!;
+        if (slot < 0) continue;
+        const src = (n * width + slot) * classes;
+        targetMap.set(Array.prototype.slice.call(targets, src, src + classes) as number[], (n * cells + cell) * classes);
+      }
+    }
+    const entries = batch * classes * k * classes;
+    const trainable = this.unet.trainableVariables();
+    const { value, grads } = tf.tidy(() => {
+      const t = tf.tensor4d(targetMap, [batch, rows, cols, classes]);
+      const w = tf.tensor4d(sample.cellCounts, [batch, rows, cols, 1]);
+      const r = tf.variableGrads(() => {
+        const p = this.unet.predictMargins(x, this.patch, { training: true, updateRunningStats: true });
+        return tf.div(tf.sum(tf.mul(w, tf.square(tf.sub(p, t)))), entries) as tf.Scalar;
+      }, trainable);
+      return r;
+    });
+    const byName: Record<string, tf.Tensor> = {};
+    for (const [vname, g] of Object.entries(grads)) byName[this.nameOf.get(vname) ?? vname] = g;
+    if (this.accumulateGradients) {
+      this.accumulated ??= new Map();
+      for (const [name, g] of Object.entries(byName)) {
+        const prev = this.accumulated.get(name);
+        if (prev) {
+          this.accumulated.set(name, tf.add(prev, g));
+          prev.dispose();
+          g.dispose();
+        } else {
+          this.accumulated.set(name, g);
+        }
+      }
+      this.adam.apply(Object.fromEntries(this.accumulated));
+    } else {
+      this.adam.apply(byName);
+      for (const g of Object.values(byName)) g.dispose();
+    }
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    return loss;
+  }
+
+  /** Zeroes the summed gradients (`accumulateGradients`); call at the start of every epoch. */
+  startEpoch(): void {
+    if (!this.accumulated) return;
+    for (const g of this.accumulated.values()) g.dispose();
+    this.accumulated = null;
+  }
+
+  getState(): UNetGuideState {
+    let accumulated: Record<string, EncodedTensor> | null = null;
+    if (this.accumulated) {
+      accumulated = {};
+      for (const [name, g] of this.accumulated) accumulated[name] = encodeTensor(g);
+    }
+    return {
+      format: 'patchcert-unet-guide/1',
+      config: {
+        inputShape: [...this.unet.inputShape],
+        patch: [...this.patch],
+        classes: this.unet.classes,
+        k: this.k,
+        baseWidth: this.unet.baseWidth,
+        learningRate: this.learningRate0,
+        temperature: this.temperature,
+        accumulateGradients: this.accumulateGradients,
+        transposeCoordinates: this.transposeCoordinates,
+      },
+      unet: this.unet.getState(),
+      adam: this.adam.getState(),
+      accumulated,
+    };
+  }
+
+  /**
+   * Restores weights, running statistics, Adam and summed gradients.
+   * @throws PatchcertError `DATA_FORMAT` for another format, `SHAPE_MISMATCH` for another architecture.
+   */
+  setState(state: UNetGuideState): void {
+    assert(
+      state?.format === 'patchcert-unet-guide/1',
+      () => `Error in UNetGuide.setState: state.format must be 'patchcert-unet-guide/1', but got ${JSON.stringify(state?.format)}.`,
+      'DATA_FORMAT',
+    );
+    this.unet.setState(state.unet);
+    this.adam.setState(state.adam);
+    this.startEpoch();
+    if (state.accumulated) {
+      this.accumulated = new Map();
+      const shapes = new Map(this.unet.namedVariables().map(([n, v]) => [n, v.shape] as const));
+      for (const [name, enc] of Object.entries(state.accumulated)) {
+        const shape = shapes.get(name);
+        if (!shape) throw new PatchcertError('SHAPE_MISMATCH', `Error in UNetGuide.setState: accumulated gradient '${name}' must name a U-Net variable, but no such variable exists.`);
+        this.accumulated.set(name, decodeTensor(enc, shape, `accumulated['${name}']`, 'UNetGuide.setState'));
+      }
+    }
+  }
+
+  /** Builds a guide from a saved state (the config is stored with it). */
+  static fromState(state: UNetGuideState): UNetGuide {
+    assert(state?.config, () => 'Error in UNetGuide.fromState: state.config must be present, but got none.', 'DATA_FORMAT');
+    const g = new UNetGuide({ ...state.config });
+    g.setState(state);
+    return g;
+  }
+
+  dispose(): void {
+    this.startEpoch();
+    this.adam.dispose();
+    this.unet.dispose();
+  }
+}

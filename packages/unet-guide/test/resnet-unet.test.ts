@@ -1,0 +1,130 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { initBackend, tf } from '@patchcert/backend';
+import { ResNetUNet } from '@patchcert/unet-guide';
+import { initTrainingBackend, throwsCode } from './___helpers.js';
+
+const unetSuite = suite('ResNetUNet');
+
+unetSuite.before(async () => {
+  await initBackend('wasm');
+});
+
+unetSuite('[mnist bw=6] should have 39,040 trainable parameters', () => {
+  const unet = new ResNetUNet({ inputShape: [28, 28, 1], classes: 10, seed: 1 });
+  assert.is(unet.baseWidth, 6);
+  assert.is(unet.parameterCount(), 39040);
+  unet.dispose();
+});
+
+unetSuite('[cifar bw=10] should have 108,540 trainable parameters', () => {
+  const unet = new ResNetUNet({ inputShape: [32, 32, 3], classes: 10, seed: 1 });
+  assert.is(unet.baseWidth, 10);
+  assert.is(unet.parameterCount(), 108540);
+  unet.dispose();
+});
+
+unetSuite('[mnist 2×2] should output per-pixel maps and crop them to the 27×27 location grid', () => {
+  const unet = new ResNetUNet({ inputShape: [28, 28, 1], seed: 2 });
+  const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  const full = unet.forward(x);
+  const cropped = unet.predictMargins(x, 2);
+  assert.is(tf.memory().numTensors, before + 2, 'forward and predictMargins leak no tensors');
+  assert.equal(full.shape, [3, 28, 28, 10]);
+  assert.equal(cropped.shape, [3, 27, 27, 10]);
+  // The crop keeps the top-left corners: cell (r, c) is the prediction at pixel (r, c).
+  const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.slice(full, [0, 0, 0, 0], [-1, 27, 27, -1]), cropped))).dataSync()[0]!);
+  assert.ok(diff < 1e-6);
+  assert.ok(tf.tidy(() => Number.isFinite(tf.sum(cropped).dataSync()[0]!)));
+  tf.dispose([full, cropped]);
+  x.dispose();
+  unet.dispose();
+});
+
+unetSuite('[cifar 5×5] should crop to 28×28 for 32×32 images', () => {
+  const unet = new ResNetUNet({ inputShape: [32, 32, 3], seed: 2 });
+  const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+  const y = unet.predictMargins(x, 5);
+  assert.equal(y.shape, [2, 28, 28, 10]);
+  tf.dispose([x, y]);
+  unet.dispose();
+});
+
+unetSuite('should give the same weights for the same seed and different ones for another', () => {
+  const a = new ResNetUNet({ inputShape: [28, 28, 1], seed: 5 });
+  const b = new ResNetUNet({ inputShape: [28, 28, 1], seed: 5 });
+  const c = new ResNetUNet({ inputShape: [28, 28, 1], seed: 6 });
+  const wa = a.trainableVariables()[0]!.dataSync();
+  assert.equal(Array.from(b.trainableVariables()[0]!.dataSync()), Array.from(wa));
+  assert.not.equal(Array.from(c.trainableVariables()[0]!.dataSync()), Array.from(wa));
+  // PyTorch-default bound 1/√fan_in: fan_in of the first conv is 3·3·1 = 9.
+  assert.ok(Array.from(wa).every((v) => Math.abs(v) <= 1 / 3));
+  [a, b, c].forEach((u) => u.dispose());
+});
+
+unetSuite('should update BatchNorm running statistics in train mode only, with unbiased variance', () => {
+  const unet = new ResNetUNet({ inputShape: [28, 28, 1], seed: 7 });
+  const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const stats = () => Object.fromEntries(unet.namedVariables().filter(([n]) => n.startsWith('layer0.bn.running')).map(([n, v]) => [n, Array.from(v.dataSync())]));
+  const s0 = stats();
+  tf.dispose(unet.forward(x, { training: false }));
+  assert.equal(stats(), s0);
+  tf.dispose(unet.forward(x, { training: true, updateRunningStats: false }));
+  assert.equal(stats(), s0);
+  // Expected update from the layer0 conv output computed independently.
+  const conv = unet.namedVariables().find(([n]) => n === 'layer0.conv.weight')![1];
+  const bias = unet.namedVariables().find(([n]) => n === 'layer0.conv.bias')![1];
+  const z = tf.add(tf.conv2d(x, conv as tf.Tensor4D, 2, 3), bias);
+  const { mean, variance } = tf.moments(z, [0, 1, 2]);
+  const n = 4 * 14 * 14;
+  const expMean = Array.from(mean.dataSync()).map((m) => 0.1 * m);
+  const expVar = Array.from(variance.dataSync()).map((v) => 0.9 + 0.1 * v * (n / (n - 1)));
+  tf.dispose(unet.forward(x, { training: true }));
+  const s1 = stats();
+  s1['layer0.bn.running_mean']!.forEach((v, i) => assert.ok(Math.abs(v - expMean[i]!) < 1e-5));
+  s1['layer0.bn.running_var']!.forEach((v, i) => assert.ok(Math.abs(v - expVar[i]!) < 1e-4));
+  tf.dispose([x, z, mean, variance]);
+  unet.dispose();
+});
+
+unetSuite('should restore identical predictions from getState into a new instance', () => {
+  const a = new ResNetUNet({ inputShape: [28, 28, 1], seed: 9 });
+  const x = tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 10) as tf.Tensor4D;
+  tf.dispose(a.forward(x, { training: true }));
+  const state = JSON.parse(JSON.stringify(a.getState())) as Record<string, unknown>;
+  const b = new ResNetUNet({ inputShape: [28, 28, 1], seed: 99 });
+  b.setState(state);
+  const pa = a.forward(x).dataSync();
+  const pb = b.forward(x).dataSync();
+  assert.equal(Array.from(pb), Array.from(pa));
+  tf.dispose(x);
+  a.dispose();
+  b.dispose();
+});
+
+unetSuite('should throw SHAPE_MISMATCH for images of another size and INVALID_OPTION for bad options', () => {
+  const unet = new ResNetUNet({ inputShape: [28, 28, 1] });
+  const x = tf.zeros([1, 32, 32, 1]) as tf.Tensor4D;
+  throwsCode(() => unet.forward(x), 'SHAPE_MISMATCH');
+  throwsCode(() => new ResNetUNet({ inputShape: [28, 0, 1] }), 'INVALID_OPTION');
+  throwsCode(() => new ResNetUNet({ inputShape: [28, 28, 1], baseWidth: 2.5 }), 'INVALID_OPTION');
+  throwsCode(() => unet.predictMargins(tf.zeros([1, 28, 28, 1]) as tf.Tensor4D, 29), 'INVALID_ARGUMENT');
+  x.dispose();
+  unet.dispose();
+});
+
+unetSuite('should train: gradients reach every trainable variable', async () => {
+  await initTrainingBackend();
+  const unet = new ResNetUNet({ inputShape: [28, 28, 1], seed: 11 });
+  const x = tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 12) as tf.Tensor4D;
+  const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(unet.forward(x, { training: true }))) as tf.Scalar, unet.trainableVariables());
+  assert.is(Object.keys(grads).length, unet.trainableVariables().length);
+  const nonzero = Object.values(grads).filter((g) => tf.max(tf.abs(g)).dataSync()[0]! > 0).length;
+  assert.ok(nonzero >= unet.trainableVariables().length - 2, `${nonzero} of ${unet.trainableVariables().length} gradients non-zero`);
+  tf.dispose([value, x, ...Object.values(grads)]);
+  unet.dispose();
+  await initBackend('wasm');
+});
+
+unetSuite.run();
