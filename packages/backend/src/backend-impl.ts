@@ -51,6 +51,22 @@ async function importOptional(pkg: string, name: BackendName, help: string): Pro
   }
 }
 
+/**
+ * tfjs-backend-cpu prints a "looks like you are running TensorFlow.js in Node.js" banner (through
+ * backend_util.warn) on its first tensor write. patchcert starts cpu on purpose (tests, reference
+ * runs), so it makes that first write itself with tfjs's documented IS_TEST flag briefly on, which
+ * silences tfjs warnings, and restores the flag at once.
+ */
+function silenceCpuBanner(): void {
+  const before = tf.env().getBool('IS_TEST');
+  tf.env().set('IS_TEST', true);
+  try {
+    tf.scalar(0).dispose();
+  } finally {
+    tf.env().set('IS_TEST', before);
+  }
+}
+
 const starters: Record<BackendName, Starter> = {
   async wasm() {
     await import('@tensorflow/tfjs-backend-wasm');
@@ -63,6 +79,7 @@ const starters: Record<BackendName, Starter> = {
   },
   async cpu() {
     await setOrThrow('cpu', 'cpu');
+    silenceCpuBanner();
     return { tfjsBackend: 'cpu', simd: false, threads: 1 };
   },
   async node() {

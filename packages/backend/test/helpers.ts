@@ -1,0 +1,65 @@
+// Shared helpers of the backend tests: seeded data, cross-backend runs and close comparisons.
+import * as assert from 'uvu/assert';
+import { initBackend, tf, Rng, type BackendName } from '@patchcert/backend';
+
+/** `n` seeded standard-normal float32 values times `scale`. */
+export function seededNormal(n: number, seed: number, scale = 1): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal() * scale;
+  return out;
+}
+
+/** Tolerances of {@link assertClose}: |a − e| ≤ rtol·|e| + atol·max|e|. */
+export interface Tolerance {
+  rtol: number;
+  atol: number;
+}
+
+/** Default tolerance for float32 kernels compared across backends. */
+export const KERNEL_TOLERANCE: Tolerance = { rtol: 1e-5, atol: 1e-5 };
+
+/**
+ * Asserts `actual` matches `expected` elementwise with a relative tolerance plus an absolute one
+ * scaled by the largest |expected| (sums of thousands of float32 products differ in their last
+ * bits between backends, and near-zero entries of such sums can only be judged on that scale).
+ */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, label: string): void {
+  assert.is(actual.length, expected.length, `${label}: length`);
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  let worst = 0;
+  let worstAt = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    const excess = Math.abs(a - e) - (tol.rtol * Math.abs(e) + tol.atol * scale);
+    if (!(excess <= worst) || Number.isNaN(a)) {
+      worst = Number.isNaN(a) ? Infinity : excess;
+      worstAt = i;
+    }
+  }
+  assert.ok(worstAt < 0, `${label}: element ${worstAt} is ${actual[worstAt]}, expected ${expected[worstAt]} (scale ${scale})`);
+}
+
+/** Runs `fn` on backend `name` inside a tidy and returns its outputs as plain arrays. */
+export async function runOn(name: BackendName, fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await initBackend(name);
+  const before = tf.memory().numTensors;
+  const outs = tf.tidy(() => {
+    const r = fn();
+    return Array.isArray(r) ? r : [r];
+  });
+  const arrays = outs.map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(outs);
+  assert.is(tf.memory().numTensors, before, `tensors leaked on ${name}`);
+  return arrays;
+}
+
+/** Runs `fn` on wasm and on cpu and asserts every output matches to `tol`. */
+export async function assertWasmMatchesCpu(fn: () => tf.Tensor | tf.Tensor[], tol: Tolerance, label: string): Promise<void> {
+  const wasm = await runOn('wasm', fn);
+  const cpu = await runOn('cpu', fn);
+  assert.is(wasm.length, cpu.length, `${label}: outputs`);
+  wasm.forEach((w, i) => assertClose(w, cpu[i]!, tol, `${label} output ${i}`));
+}

@@ -1,0 +1,178 @@
+// patchcert's wasm kernels against tfjs's cpu backend, kernel by kernel, on the shapes patchcert
+// trains with and the edge cases of each rewrite. IS_TEST makes tfjs check after every kernel that
+// the backend holds no more data than the kernel returned, so a leaked intermediate fails here.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { initBackend, tf } from '@patchcert/backend';
+import { KERNEL_TOLERANCE, assertWasmMatchesCpu, seededNormal } from './helpers.js';
+
+tf.env().set('IS_TEST', true);
+
+type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
+interface ConvCase {
+  tag: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: Pad;
+}
+
+const explicit = (t: number, b: number, l: number, r: number): Pad => [[0, 0], [t, b], [l, r], [0, 0]];
+
+const CONV_CASES: ConvCase[] = [
+  { tag: 'k3 s1 valid', x: [2, 7, 7, 3], filter: [3, 3, 3, 5], strides: 1, pad: 'valid' },
+  { tag: 'k3 s1 same', x: [2, 7, 7, 3], filter: [3, 3, 3, 5], strides: 1, pad: 'same' },
+  { tag: 'k4 s2 pad1 (patchcert)', x: [3, 28, 28, 1], filter: [4, 4, 1, 4], strides: 2, pad: explicit(1, 1, 1, 1) },
+  { tag: 'k4 s2 pad1 deep', x: [2, 14, 14, 16], filter: [4, 4, 16, 8], strides: 2, pad: explicit(1, 1, 1, 1) },
+  { tag: 'k3 s2 same odd', x: [2, 9, 9, 2], filter: [3, 3, 2, 3], strides: 2, pad: 'same' },
+  { tag: 'k4 s2 same even', x: [2, 8, 8, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
+  { tag: 'k4 s2 valid, last row unread', x: [2, 9, 9, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'valid' },
+  { tag: 'k3x5 s1x2 asymmetric pad', x: [2, 6, 10, 3], filter: [3, 5, 3, 2], strides: [1, 2], pad: explicit(2, 0, 1, 3) },
+  { tag: 'k3 s2 pad3 (beyond filter)', x: [1, 5, 5, 2], filter: [3, 3, 2, 2], strides: 2, pad: explicit(3, 3, 3, 3) },
+];
+
+function outShape(c: ConvCase): [number, number, number, number] {
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
+  return info.outShape;
+}
+
+const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+// ---
+
+const filterGrad = suite('Conv2DBackpropFilter');
+
+for (const c of CONV_CASES) {
+  filterGrad(`[${c.tag}] should match the cpu backend`, async () => {
+    const dyShape = outShape(c);
+    const xv = seededNormal(size(c.x), 1);
+    const dyv = seededNormal(size(dyShape), 2);
+    await assertWasmMatchesCpu(
+      () =>
+        tf.engine().runKernel(
+          tf.Conv2DBackpropFilter,
+          { x: tf.tensor4d(xv, c.x), dy: tf.tensor4d(dyv, dyShape) },
+          { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor,
+      KERNEL_TOLERANCE,
+      c.tag,
+    );
+  });
+}
+
+filterGrad('should give conv2d kernel gradients on wasm (stock wasm throws)', async () => {
+  await initBackend('wasm');
+  const g = tf.tidy(() => {
+    const x = tf.ones([1, 3, 3, 1]);
+    return tf.grad((w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid').sum())(tf.ones([2, 2, 1, 1]));
+  });
+  // Each of the four taps sees four ones.
+  assert.equal(Array.from(g.dataSync()), [4, 4, 4, 4]);
+  g.dispose();
+});
+
+filterGrad.run();
+
+// ---
+
+const inputGrad = suite('Conv2DBackpropInput');
+
+for (const c of CONV_CASES) {
+  inputGrad(`[${c.tag}] should match the cpu backend`, async () => {
+    const dyShape = outShape(c);
+    const dyv = seededNormal(size(dyShape), 3);
+    const wv = seededNormal(size(c.filter), 4);
+    await assertWasmMatchesCpu(
+      () =>
+        tf.engine().runKernel(
+          tf.Conv2DBackpropInput,
+          { dy: tf.tensor4d(dyv, dyShape), filter: tf.tensor4d(wv, c.filter) },
+          { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor,
+      KERNEL_TOLERANCE,
+      c.tag,
+    );
+  });
+}
+
+inputGrad.run();
+
+// ---
+
+const matMul = suite('BatchMatMul');
+
+const MATMUL_CASES: Array<{ tag: string; a: number[]; b: number[]; ta: boolean; tb: boolean }> = [
+  { tag: 'plain', a: [5, 7], b: [7, 3], ta: false, tb: false },
+  { tag: 'transposeA', a: [7, 5], b: [7, 3], ta: true, tb: false },
+  { tag: 'transposeB', a: [5, 7], b: [3, 7], ta: false, tb: true },
+  { tag: 'both', a: [7, 5], b: [3, 7], ta: true, tb: true },
+  { tag: 'batched transposeA', a: [3, 6, 4], b: [3, 6, 5], ta: true, tb: false },
+  { tag: 'broadcast batch transposeB', a: [1, 4, 6], b: [3, 5, 6], ta: false, tb: true },
+  { tag: 'MLP gradient size', a: [64, 784], b: [64, 255], ta: true, tb: false },
+];
+
+for (const c of MATMUL_CASES) {
+  matMul(`[${c.tag}] should match the cpu backend`, async () => {
+    const av = seededNormal(size(c.a), 5);
+    const bv = seededNormal(size(c.b), 6);
+    await assertWasmMatchesCpu(
+      () =>
+        tf.engine().runKernel(
+          tf.BatchMatMul,
+          { a: tf.tensor(av, c.a), b: tf.tensor(bv, c.b) },
+          { transposeA: c.ta, transposeB: c.tb },
+        ) as tf.Tensor,
+      KERNEL_TOLERANCE,
+      c.tag,
+    );
+  });
+}
+
+matMul('should keep working after the wasm backend is started again', async () => {
+  await initBackend('wasm');
+  await initBackend('cpu');
+  await initBackend('wasm');
+  const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[1, 0], [0, 1]]), true, false));
+  assert.equal(Array.from(y.dataSync()), [1, 3, 2, 4]);
+  y.dispose();
+});
+
+matMul.run();
+
+// ---
+
+const segmentSum = suite('UnsortedSegmentSum');
+
+segmentSum('should sum rows by segment and drop ids out of range', async () => {
+  await initBackend('wasm');
+  const y = tf.tidy(() =>
+    tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]), tf.tensor1d([2, 0, 2, -1, 7], 'int32'), 3),
+  );
+  assert.equal(y.shape, [3, 2]);
+  assert.equal(Array.from(y.dataSync()), [3, 4, 0, 0, 6, 8]);
+  y.dispose();
+});
+
+segmentSum('should match the cpu backend for the gradient of gather', async () => {
+  const xv = seededNormal(40 * 6, 7);
+  const idx = Int32Array.from({ length: 100 }, (_, i) => (i * 7) % 40);
+  await assertWasmMatchesCpu(
+    () => {
+      const x = tf.tensor2d(xv, [40, 6]);
+      const w = tf.tensor2d(seededNormal(100 * 6, 8), [100, 6]);
+      return tf.grad((t: tf.Tensor) => tf.gather(t, tf.tensor1d(idx, 'int32')).mul(w).sum())(x);
+    },
+    KERNEL_TOLERANCE,
+    'gather grad',
+  );
+});
+
+segmentSum('should sum int32 data', async () => {
+  await initBackend('wasm');
+  const y = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2));
+  assert.is(y.dtype, 'int32');
+  assert.equal(Array.from(y.dataSync()), [3, 3]);
+  y.dispose();
+});
+
+segmentSum.run();
