@@ -1,0 +1,90 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { runCertify } from '../run-certify.js';
+import { userPath } from '../internal/user-path.js';
+
+function intOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`${name} must be an integer >= 1, but got '${value}'.`);
+    }
+    return n;
+  };
+}
+
+interface CertifyFlags {
+  dataset?: string;
+  patch?: string;
+  shapes?: string;
+  shapeNames?: string;
+  sparse?: string;
+  limit?: number;
+  backend?: string;
+  workers?: number;
+  batchSize?: number;
+  samples?: number;
+  json?: string;
+  report?: string;
+  resume?: boolean;
+  progress?: boolean;
+}
+
+/**
+ * Registers `certify <model-dir>` as the default command: certified and clean accuracy over the
+ * test set for every threat model given, JSON results and an HTML report.
+ */
+export function registerCertifyCommand(program: Command): void {
+  program
+    .command('certify', { isDefault: true })
+    .description('certify a saved model against patch, shape and sparse threat models on the test set')
+    .argument('<model-dir>', 'directory written by saveModel')
+    .option('--dataset <name>', 'mnist | fashion-mnist | cifar10 | folder:<path> (default: the model\'s dataset)')
+    .option('--patch <sizes>', 'square or rectangular patches, e.g. 2x2,5x5 (default 2x2,5x5 when no threat is given)')
+    .option('--shapes <pixels>', 'shape-transfer table at these pixel counts, e.g. 4,16,25')
+    .option('--shape-names <names>', 'stencils of the shape table', 'square,rectangle,line,diamond,parallelogram')
+    .option('--sparse <ks>', 'sparse threat: k changed pixels, e.g. 1,4,10')
+    .option('--limit <n>', 'certify only the first n test images', intOption('--limit'))
+    .option('--backend <name>', 'wasm | cpu | node | cuda (default: PATCHCERT_BACKEND or wasm)')
+    .option('--workers <n>', 'worker threads, each with its own backend (default: PATCHCERT_WORKERS if > 1, else 2 on 2+ cores)', intOption('--workers'))
+    .option('--batch-size <n>', 'images per certify call', intOption('--batch-size'), 10)
+    .option('--samples <n>', 'report examples kept per group (certified / not certified)', intOption('--samples'), 6)
+    .option('--json <file>', 'write per-image results here (incrementally, atomically)')
+    .option('--report <file>', 'write the self-contained HTML report here')
+    .option('--resume', 'continue the partial results in --json')
+    .option('--no-progress', 'no progress bar or tables')
+    .action(async (modelDir: string, flags: CertifyFlags) => {
+      // SIGINT stops dispatching, keeps every finished image, marks the results partial and
+      // writes them; a second Ctrl-C exits at once.
+      const controller = new AbortController();
+      const onSigint = () => {
+        process.removeListener('SIGINT', onSigint);
+        process.stderr.write('\ninterrupted: writing partial results…\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const { interrupted } = await runCertify({
+          modelDir: userPath(modelDir),
+          ...(flags.dataset !== undefined ? { dataset: flags.dataset } : {}),
+          ...(flags.patch !== undefined ? { patch: flags.patch } : {}),
+          ...(flags.shapes !== undefined ? { shapes: flags.shapes, shapeNames: flags.shapeNames } : {}),
+          ...(flags.sparse !== undefined ? { sparse: flags.sparse } : {}),
+          ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+          ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
+          ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+          ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+          ...(flags.samples !== undefined ? { samples: flags.samples } : {}),
+          ...(flags.json !== undefined ? { json: userPath(flags.json) } : {}),
+          ...(flags.report !== undefined ? { report: userPath(flags.report) } : {}),
+          resume: flags.resume ?? false,
+          progress: flags.progress ?? true,
+          signal: controller.signal,
+          argv: process.argv.slice(2),
+        });
+        // 130 = 128 + SIGINT, the shell convention for a run stopped by Ctrl-C.
+        if (interrupted) process.exitCode = 130;
+      } finally {
+        process.removeListener('SIGINT', onSigint);
+      }
+    });
+}
