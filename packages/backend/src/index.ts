@@ -18,6 +18,10 @@ export { env, toBackendName, BACKEND_NAMES } from './env.js';
 export type { BackendName, PatchcertEnv } from './env.js';
 // #endregion
 
+// #region wasm kernels (initBackend('wasm') registers them; these are for A/B benchmarks)
+export { registerWasmKernels, restoreStockWasmKernels } from './kernels/register-all-kernels.js';
+// #endregion
+
 // #region errors and randomness
 export { PatchcertError, assert, toPatchcertError } from './errors.js';
 export type { PatchcertErrorCode } from './errors.js';

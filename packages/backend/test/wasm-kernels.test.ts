@@ -3,8 +3,8 @@
 // the backend holds no more data than the kernel returned, so a leaked intermediate fails here.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initBackend, tf } from '@patchcert/backend';
-import { KERNEL_TOLERANCE, assertWasmMatchesCpu, seededNormal } from './helpers.js';
+import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf } from '@patchcert/backend';
+import { KERNEL_TOLERANCE, assertClose, assertWasmMatchesCpu, seededNormal } from './helpers.js';
 
 tf.env().set('IS_TEST', true);
 
@@ -176,3 +176,46 @@ segmentSum('should sum int32 data', async () => {
 });
 
 segmentSum.run();
+
+// ---
+
+const register = suite('registerWasmKernels');
+
+register('should register every kernel once and keep the same configs when called again', async () => {
+  await initBackend('wasm');
+  const names = [tf.BatchMatMul, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.UnsortedSegmentSum];
+  const first = names.map((n) => tf.getKernel(n, 'wasm'));
+  assert.ok(first.every((k) => k !== undefined));
+  registerWasmKernels();
+  registerWasmKernels();
+  assert.equal(names.map((n) => tf.getKernel(n, 'wasm')), first);
+});
+
+register.run();
+
+// ---
+
+const restore = suite('restoreStockWasmKernels');
+
+restore('should put the stock replaced kernels back, keep the added ones, and give the same products', async () => {
+  await initBackend('wasm');
+  const patched = tf.getKernel(tf.BatchMatMul, 'wasm');
+  const filterGradKernel = tf.getKernel(tf.Conv2DBackpropFilter, 'wasm');
+  const a = tf.tensor2d(seededNormal(6 * 4, 21), [6, 4]);
+  const b = tf.tensor2d(seededNormal(6 * 3, 22), [6, 3]);
+  const viaPatched = tf.matMul(a, b, true, false);
+  restoreStockWasmKernels();
+  try {
+    assert.is.not(tf.getKernel(tf.BatchMatMul, 'wasm'), patched);
+    assert.is(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm'), filterGradKernel);
+    const viaStock = tf.matMul(a, b, true, false);
+    assertClose(viaPatched.dataSync(), viaStock.dataSync(), KERNEL_TOLERANCE, 'stock vs patched');
+    tf.dispose(viaStock);
+  } finally {
+    registerWasmKernels();
+  }
+  assert.is(tf.getKernel(tf.BatchMatMul, 'wasm'), patched);
+  tf.dispose([a, b, viaPatched]);
+});
+
+restore.run();

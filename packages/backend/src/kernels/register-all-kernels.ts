@@ -7,7 +7,13 @@ import { batchMatMulConfig } from './wasm/BatchMatMul.js';
 import { conv2DBackpropFilterConfig } from './wasm/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
-import { WASM_BACKEND_NAME, isPatchcertKernel, markPatchcertKernel, rememberStock } from './wasm/wasm-backend.js';
+import {
+  WASM_BACKEND_NAME,
+  isPatchcertKernel,
+  markPatchcertKernel,
+  rememberStock,
+  stockConfig,
+} from './wasm/wasm-backend.js';
 
 /** Every patchcert wasm kernel, in registration order. */
 export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
@@ -32,5 +38,21 @@ export function registerWasmKernels(): void {
       tf.unregisterKernel(config.kernelName, WASM_BACKEND_NAME);
     }
     tf.registerKernel(config);
+  }
+}
+
+/**
+ * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (BatchMatMul,
+ * Conv2DBackpropInput), for A/B benchmarks; the kernels stock wasm lacks stay registered.
+ * {@link registerWasmKernels} switches back.
+ */
+export function restoreStockWasmKernels(): void {
+  for (const config of WASM_KERNEL_CONFIGS) {
+    const current = tf.getKernel(config.kernelName, WASM_BACKEND_NAME);
+    if (current !== config) continue;
+    const stock = stockConfig(config.kernelName);
+    if (stock === undefined) continue;
+    tf.unregisterKernel(config.kernelName, WASM_BACKEND_NAME);
+    tf.registerKernel(stock);
   }
 }
