@@ -70,7 +70,7 @@ export function decodeImage(bytes: Uint8Array, name: string): DecodedImage {
   }
   if (isJpeg(bytes)) {
     try {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 256 });
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 256 });
       return { width: img.width, height: img.height, gray: jpegComponents(bytes) === 1, rgb: img.data };
     } catch (e) {
       throw formatError(fn, `image '${name}'`, 'a valid JPEG file', `one that fails to decode (${(e as Error).message})`, e);
