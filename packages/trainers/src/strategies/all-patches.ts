@@ -1,0 +1,20 @@
+import type { tf } from '@patchcert/backend';
+import type { MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
+import { worstMargins, type Threat } from '../internal/bounds-api.js';
+import { threatOf } from './threat-of.js';
+
+/**
+ * All-patch certificate training: the worst case over every patch location (reference
+ * `patch-all`), through bounds' fast path. The tightest and slowest strategy.
+ *
+ * @param threat - the patch threat; when omitted, the context's.
+ */
+export function allPatches(threat?: Threat): MarginStrategy {
+  return {
+    name: 'all',
+    margins(ctx: MarginStrategyContext): tf.Tensor2D {
+      const t = threatOf(threat, ctx, 'allPatches');
+      return worstMargins(ctx.model, ctx.images, ctx.labels, t, { locations: 'all', eps: ctx.eps });
+    },
+  };
+}
