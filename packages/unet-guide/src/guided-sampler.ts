@@ -23,7 +23,7 @@ export interface GuidedSample {
   /** Location grid `[rows, cols]` (feasible top-left corners). */
   grid: [number, number];
   /** Draws per (image, class). */
-  k: number;
+  drawsPerClass: number;
   /** Classes (prediction channels). */
   classes: number;
   /** Locations per image in `locations` (the largest distinct count in the batch). */
@@ -135,7 +135,7 @@ export function sampleGuidedLocations(
     locations.set(list, n * width);
     locations.fill(list[0]!, n * width + list.length, (n + 1) * width);
   }
-  return { batch, grid: [rows, cols], k, classes, width, locations, counts, picks, cellCounts, cellSlots };
+  return { batch, grid: [rows, cols], drawsPerClass: k, classes, width, locations, counts, picks, cellCounts, cellSlots };
 }
 
 /** A standard Gumbel draw, −log(−log u) with u strictly inside (0, 1). */

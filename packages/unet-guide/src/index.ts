@@ -21,6 +21,13 @@ export { UNetGuide } from './unet-guide.js';
 export type { UNetGuideOptions, UNetGuideState } from './unet-guide.js';
 // #endregion
 
+// #region strategy
+export { guidedPatches } from './guided-patches.js';
+export type { GuidedPatchesOptions, GuidedPatchStrategy } from './guided-patches.js';
+export { naiveLocationMargins, threatGrid } from './internal/bounds-api.js';
+export type { GridThreat, LocationMarginsFn } from './internal/bounds-api.js';
+// #endregion
+
 // #region internal types that appear in public signatures
 export type { EncodedTensor } from './internal/tensor-codec.js';
 // #endregion

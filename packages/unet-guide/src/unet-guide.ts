@@ -12,8 +12,8 @@ export interface UNetGuideOptions {
   patch: number | [number, number];
   /** @defaultValue 10 */
   classes?: number;
-  /** Draws per (image, class). @defaultValue 1 */
-  k?: number;
+  /** Locations drawn per (image, class): 1 for guide10, 2 for guide20. @defaultValue 1 */
+  drawsPerClass?: number;
   /** @defaultValue 6 for one channel, 10 otherwise (reference configs) */
   baseWidth?: number;
   /** Seed of the U-Net's initialization. @defaultValue 0 */
@@ -50,7 +50,7 @@ export interface UNetGuideState {
 export class UNetGuide {
   readonly unet: ResNetUNet;
   readonly patch: [number, number];
-  readonly k: number;
+  readonly drawsPerClass: number;
   readonly temperature: number;
   readonly accumulateGradients: boolean;
   readonly transposeCoordinates: boolean;
@@ -75,9 +75,9 @@ export class UNetGuide {
       () => `Error in UNetGuide: patch must fit the ${h}×${w} image, but got ${ph}×${pw}.`,
       'INVALID_OPTION',
     );
-    this.k = options.k ?? 1;
+    this.drawsPerClass = options.drawsPerClass ?? 1;
     const cells = (h - ph + 1) * (w - pw + 1);
-    assert(Number.isInteger(this.k) && this.k >= 1 && this.k <= cells, () => `Error in UNetGuide: k must be an integer in [1, ${cells}], but got ${options.k}.`, 'INVALID_OPTION');
+    assert(Number.isInteger(this.drawsPerClass) && this.drawsPerClass >= 1 && this.drawsPerClass <= cells, () => `Error in UNetGuide: drawsPerClass must be an integer in [1, ${cells}], but got ${options.drawsPerClass}.`, 'INVALID_OPTION');
     this.temperature = options.temperature ?? 1;
     this.accumulateGradients = options.accumulateGradients ?? false;
     this.transposeCoordinates = options.transposeCoordinates ?? false;
@@ -122,7 +122,7 @@ export class UNetGuide {
     const values = pred.dataSync();
     const shape = pred.shape;
     pred.dispose();
-    return sampleGuidedLocations(values, shape, this.k, rng, {
+    return sampleGuidedLocations(values, shape, this.drawsPerClass, rng, {
       temperature: this.temperature,
       transposeCoordinates: this.transposeCoordinates,
     });
@@ -131,7 +131,7 @@ export class UNetGuide {
   /**
    * One training step of the U-Net: MSE between its predictions at every draw of `sample`
    * (all class channels) and the detached true margins there, the mean over all
-   * batch·(classes·k)·classes entries including the true-class zeros (§7.3), then one Adam step.
+   * batch·(classes·drawsPerClass)·classes entries including the true-class zeros (§7.3), then one Adam step.
    * The forward runs in train mode and updates the BatchNorm running statistics.
    *
    * @param x - the normalized images `sample` was drawn for.
@@ -142,7 +142,7 @@ export class UNetGuide {
    * @throws PatchcertError `SHAPE_MISMATCH` when `margins` does not match `sample`.
    */
   fit(x: tf.Tensor4D, sample: GuidedSample, margins: ArrayLike<number> | tf.Tensor): number {
-    const { batch, width, classes, k } = sample;
+    const { batch, width, classes, drawsPerClass } = sample;
     const [rows, cols] = sample.grid;
     const targets = margins instanceof tf.Tensor ? margins.dataSync() : margins;
     if (targets.length !== batch * width * classes || x.shape[0] !== batch || classes !== this.unet.classes) {
@@ -163,7 +163,7 @@ export class UNetGuide {
         targetMap.set(Array.prototype.slice.call(targets, src, src + classes) as number[], (n * cells + cell) * classes);
       }
     }
-    const entries = batch * classes * k * classes;
+    const entries = batch * classes * drawsPerClass * classes;
     const trainable = this.unet.trainableVariables();
     const { value, grads } = tf.tidy(() => {
       const t = tf.tensor4d(targetMap, [batch, rows, cols, classes]);
@@ -217,7 +217,7 @@ export class UNetGuide {
         inputShape: [...this.unet.inputShape],
         patch: [...this.patch],
         classes: this.unet.classes,
-        k: this.k,
+        drawsPerClass: this.drawsPerClass,
         baseWidth: this.unet.baseWidth,
         learningRate: this.learningRate0,
         temperature: this.temperature,

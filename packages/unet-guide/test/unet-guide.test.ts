@@ -39,7 +39,7 @@ function syntheticMargins(x: tf.Tensor4D, labels: number[], s: GuidedSample): Fl
 }
 
 guideSuite('should return the MSE over all draws and classes, true-class zeros included', () => {
-  const guide = new UNetGuide({ inputShape: [28, 28, 1], patch: 2, k: 2, seed: 1, learningRate: 1e-3 });
+  const guide = new UNetGuide({ inputShape: [28, 28, 1], patch: 2, drawsPerClass: 2, seed: 1, learningRate: 1e-3 });
   const x = images(1);
   const labels = [0, 1, 2, 3, 4, 5];
   const s = guide.sample(x, new Rng(1), true);
@@ -68,7 +68,7 @@ guideSuite('should return the MSE over all draws and classes, true-class zeros i
 });
 
 guideSuite('should lower the loss over a few steps on a fixed batch', () => {
-  const guide = new UNetGuide({ inputShape: [28, 28, 1], patch: 2, k: 1, seed: 2, learningRate: 3e-3 });
+  const guide = new UNetGuide({ inputShape: [28, 28, 1], patch: 2, drawsPerClass: 1, seed: 2, learningRate: 3e-3 });
   const x = images(2);
   const labels = [0, 1, 2, 3, 4, 5];
   const rng = new Rng(2);

@@ -1,0 +1,188 @@
+import { tf, normalizeImages, assert, PatchcertError } from '@patchcert/backend';
+import type { MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
+import { UNetGuide, type UNetGuideState } from './unet-guide.js';
+import type { GuidedSample } from './guided-sampler.js';
+import { naiveLocationMargins, threatGrid, type GridThreat, type LocationMarginsFn } from './internal/bounds-api.js';
+
+/** Options of {@link guidedPatches}; every optional field has the default listed. */
+export interface GuidedPatchesOptions {
+  /**
+   * Patches per image, the paper's guided(k): k/classes locations drawn per class, so 10
+   * (guide10) or 20 (guide20) for ten classes. Must be a multiple of the class count.
+   */
+  k: number;
+  /** The patch threat; when omitted, the context's `threat` (what trainers passes). */
+  threat?: GridThreat;
+  /** T in softmax(−T·prediction). @defaultValue 1 */
+  temperature?: number;
+  /** U-Net base width. @defaultValue 6 for one input channel, 10 otherwise */
+  baseWidth?: number;
+  /**
+   * The U-Net's Adam step size until the context carries `lr` (the reference uses the
+   * classifier's rate and its StepLR). @defaultValue 5e-4
+   */
+  learningRate?: number;
+  /** Seed of the U-Net's initialization (pass `rng.seed()` of the run). @defaultValue 0 */
+  seed?: number;
+  /** Reference quirk Q1: sum U-Net gradients over an epoch. @defaultValue false */
+  accumulateGradients?: boolean;
+  /** Reference quirk Q2: transposed index → coordinates. @defaultValue false */
+  transposeCoordinates?: boolean;
+  /**
+   * Per-location bounds `[B, L, classes]`; bounds' `locationMargins` once it is exported.
+   * @defaultValue a naive full-box IBP (exact)
+   */
+  locationMargins?: LocationMarginsFn;
+}
+
+/** Context fields the guided strategy reads when the trainer provides them. */
+interface OptionalContext {
+  threat?: GridThreat;
+  /** Epoch index: a change zeroes the summed gradients of `accumulateGradients`. */
+  epoch?: number;
+  /** The classifier's current learning rate, applied to the U-Net's Adam too (§7.4). */
+  lr?: number;
+}
+
+/** {@link guidedPatches}'s strategy: a MarginStrategy plus access to its U-Net. */
+export interface GuidedPatchStrategy extends MarginStrategy {
+  /** The U-Net and its optimizer, built at the first batch (or by `setState`). */
+  readonly guide: UNetGuide | null;
+  /** MSE of the U-Net's last update, NaN before the first. */
+  readonly lastUNetLoss: number;
+  /** Locations bounded per image in the last batch (after merging repeated picks). */
+  readonly lastLocationsPerImage: number;
+  /** Zeroes the summed U-Net gradients (with `accumulateGradients`); for trainers without `ctx.epoch`. */
+  startEpoch(): void;
+  getState(): Promise<Record<string, unknown>>;
+  setState(state: Record<string, unknown>): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * Guided certificate training (reference `patch-nn`, §7): per batch a U-Net predicts every
+ * location's margin lower bounds, k/classes locations per (image, class) are drawn from
+ * softmax(−T·prediction) without replacement, repeated picks within an image are merged, and
+ * the margins are the per-class minimum of the IBP bounds over those locations (0 at y). After
+ * the classifier's step the U-Net is fitted by MSE to the detached bounds of that batch.
+ *
+ * @returns a MarginStrategy to hand to the trainer (its state holds the U-Net, BN running
+ *   statistics and Adam, so checkpoints resume guided training exactly).
+ * @throws PatchcertError `INVALID_OPTION` when k is not a positive integer (or, at the first
+ *   batch, not a multiple of the class count).
+ * @example
+ * const strategy = guidedPatches({ k: 10, threat: squarePatch(2), learningRate: 5e-4, seed: rng.seed() });
+ * const m = strategy.margins({ model, images, labels, eps, rng, training: true }); // [B, 10]
+ * strategy.afterStep?.(ctx);
+ */
+export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrategy {
+  const { k } = options;
+  assert(Number.isInteger(k) && k >= 1, () => `Error in guidedPatches: k must be a positive integer, but got ${k}.`, 'INVALID_OPTION');
+  const bound = (options.locationMargins ?? naiveLocationMargins) as (
+    ...a: Parameters<typeof naiveLocationMargins>
+  ) => tf.Tensor3D;
+  let guide: UNetGuide | null = null;
+  let pending: { sample: GuidedSample; targets: Float32Array } | null = null;
+  let lastEpoch: number | undefined;
+  let lastUNetLoss = Number.NaN;
+  let lastLocationsPerImage = 0;
+
+  const threatOf = (ctx: MarginStrategyContext): GridThreat => {
+    const t = options.threat ?? (ctx as MarginStrategyContext & OptionalContext).threat;
+    if (!t) throw new PatchcertError('INVALID_ARGUMENT', 'Error in guidedPatches: a threat must be given to the strategy or in its context, but got none.');
+    return t;
+  };
+
+  const ensureGuide = (ctx: MarginStrategyContext): UNetGuide => {
+    const [, h, w, c] = ctx.images.shape;
+    const classes = ctx.model.numClasses;
+    if (k % classes !== 0) {
+      throw new PatchcertError('INVALID_OPTION', `Error in guidedPatches: k must be a multiple of the ${classes} classes (k/classes draws per class), but got ${k}.`);
+    }
+    const { patch } = threatGrid(threatOf(ctx), h, w, 'guidedPatches');
+    if (!guide) {
+      guide = new UNetGuide({
+        inputShape: [h, w, c],
+        patch,
+        classes,
+        drawsPerClass: k / classes,
+        ...(options.baseWidth !== undefined ? { baseWidth: options.baseWidth } : {}),
+        seed: options.seed ?? 0,
+        learningRate: options.learningRate ?? 5e-4,
+        temperature: options.temperature ?? 1,
+        accumulateGradients: options.accumulateGradients ?? false,
+        transposeCoordinates: options.transposeCoordinates ?? false,
+      });
+    } else if (guide.patch[0] !== patch[0] || guide.patch[1] !== patch[1] || guide.unet.classes !== classes) {
+      throw new PatchcertError('SHAPE_MISMATCH', `Error in guidedPatches: the batch must match the U-Net's ${guide.patch.join('×')} patch and ${guide.unet.classes} classes, but got ${patch.join('×')} and ${classes}.`);
+    }
+    const extra = ctx as MarginStrategyContext & OptionalContext;
+    if (typeof extra.epoch === 'number' && extra.epoch !== lastEpoch) {
+      if (lastEpoch !== undefined) guide.startEpoch();
+      lastEpoch = extra.epoch;
+    }
+    if (typeof extra.lr === 'number' && extra.lr > 0) guide.learningRate = extra.lr;
+    return guide;
+  };
+
+  return {
+    name: `guided(${k})`,
+    get guide() {
+      return guide;
+    },
+    get lastUNetLoss() {
+      return lastUNetLoss;
+    },
+    get lastLocationsPerImage() {
+      return lastLocationsPerImage;
+    },
+    margins(ctx: MarginStrategyContext): tf.Tensor2D {
+      const g = ensureGuide(ctx);
+      const x = normalizeImages(ctx.images, ctx.model.metadata.normalization);
+      let sample: GuidedSample;
+      try {
+        sample = g.sample(x, ctx.rng, ctx.training);
+      } finally {
+        x.dispose();
+      }
+      lastLocationsPerImage = sample.width;
+      return tf.tidy(() => {
+        const lm = bound(ctx.model, ctx.images, ctx.labels, threatOf(ctx), { locations: sample.locations, eps: ctx.eps });
+        // Detached copy for the U-Net's targets; read here so afterStep needs no tensor kept alive.
+        pending = ctx.training ? { sample, targets: lm.dataSync() as Float32Array } : null;
+        return tf.min(lm, 1) as tf.Tensor2D;
+      });
+    },
+    afterStep(ctx: MarginStrategyContext): void {
+      if (!pending || !guide || !ctx.training) return;
+      const { sample, targets } = pending;
+      pending = null;
+      const x = normalizeImages(ctx.images, ctx.model.metadata.normalization);
+      try {
+        lastUNetLoss = guide.fit(x, sample, targets);
+      } finally {
+        x.dispose();
+      }
+    },
+    startEpoch(): void {
+      guide?.startEpoch();
+    },
+    async getState(): Promise<Record<string, unknown>> {
+      return guide ? { guide: guide.getState(), ...(lastEpoch !== undefined ? { epoch: lastEpoch } : {}) } : {};
+    },
+    async setState(state: Record<string, unknown>): Promise<void> {
+      const saved = state['guide'] as UNetGuideState | undefined;
+      if (!saved) return;
+      const next = UNetGuide.fromState(saved);
+      guide?.dispose();
+      guide = next;
+      pending = null;
+      lastEpoch = typeof state['epoch'] === 'number' ? state['epoch'] : undefined;
+    },
+    dispose(): void {
+      guide?.dispose();
+      guide = null;
+      pending = null;
+    },
+  };
+}

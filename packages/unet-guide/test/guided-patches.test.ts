@@ -1,0 +1,113 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tf, Rng } from '@patchcert/backend';
+import { buildModel, type SequentialModel } from '@patchcert/models';
+import { guidedPatches, naiveLocationMargins, type GridThreat } from '@patchcert/unet-guide';
+import { initTrainingBackend, throwsCode } from './___helpers.js';
+
+interface Ctx {
+  model: SequentialModel;
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+}
+const guided = suite<Ctx>('guidedPatches');
+const THREAT: GridThreat = { kind: 'patch', height: 2, width: 2 };
+const B = 4;
+
+guided.before(async (ctx) => {
+  await initTrainingBackend();
+  ctx.model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, hidden: [32], seed: 1 });
+  ctx.x = tf.randomUniform([B, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+  ctx.y = tf.tensor1d([3, 1, 4, 1], 'int32');
+});
+
+guided.after((ctx) => {
+  ctx.model.dispose();
+  tf.dispose([ctx.x, ctx.y]);
+});
+
+guided('should return the per-class minimum over the drawn locations, 0 at y, no lower than all-patch', (ctx) => {
+  let seen: { locations: Int32Array; lm: number[] } | null = null;
+  const s = guidedPatches({
+    k: 10,
+    threat: THREAT,
+    seed: 1,
+    locationMargins: (m, x, y, t, o) => {
+      const lm = naiveLocationMargins(m, x, y, t as GridThreat, o);
+      seen = { locations: o.locations.slice(), lm: Array.from(lm.dataSync()) };
+      return lm;
+    },
+  });
+  const base = { model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(1) };
+  const m = s.margins({ ...base, training: false });
+  assert.equal(m.shape, [B, 10]);
+  const got = m.arraySync();
+  const rec = seen as unknown as { locations: Int32Array; lm: number[] };
+  const width = rec.locations.length / B;
+  assert.ok(width >= 1 && width <= 10, `at most 10 distinct locations per image, got ${width}`);
+  const labels = [3, 1, 4, 1];
+  for (let n = 0; n < B; n++) {
+    assert.is(got[n]![labels[n]!], 0);
+    for (let j = 0; j < 10; j++) {
+      let min = Infinity;
+      for (let q = 0; q < width; q++) min = Math.min(min, rec.lm[(n * width + q) * 10 + j]!);
+      assert.ok(Math.abs(got[n]![j]! - min) < 1e-5);
+    }
+  }
+  // Sound as a loss input: never below the true worst case over all 729 locations.
+  const all = new Int32Array(B * 729).map((_, i) => i % 729);
+  const worst = tf.tidy(() => tf.min(naiveLocationMargins(ctx.model, ctx.x, ctx.y, THREAT, { locations: all, eps: 1 }), 1).arraySync()) as number[][];
+  for (let n = 0; n < B; n++) for (let j = 0; j < 10; j++) assert.ok(got[n]![j]! >= worst[n]![j]! - 1e-5);
+  m.dispose();
+  s.dispose();
+});
+
+guided('should be differentiable w.r.t. the classifier and train the U-Net in afterStep without leaks', (ctx) => {
+  const s = guidedPatches({ k: 20, threat: THREAT, seed: 2, learningRate: 1e-3 });
+  const c = { model: ctx.model, images: ctx.x, labels: ctx.y, eps: 0.5, rng: new Rng(2), training: true };
+  // First batch builds the U-Net and its optimizer; count tensors from the second on.
+  tf.tidy(() => s.margins(c));
+  s.afterStep?.(c);
+  const before = tf.memory().numTensors;
+  const vars = ctx.model.trainableVariables();
+  const w0 = Array.from(s.guide!.unet.trainableVariables()[0]!.dataSync());
+  const { value, grads } = tf.variableGrads(() => tf.sum(s.margins(c)) as tf.Scalar, vars);
+  assert.is(Object.keys(grads).length, vars.length);
+  assert.ok(Object.values(grads).some((g) => tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!) > 0));
+  tf.dispose([value, ...Object.values(grads)]);
+  s.afterStep?.(c);
+  assert.ok(Number.isFinite(s.lastUNetLoss) && s.lastUNetLoss > 0);
+  assert.not.equal(Array.from(s.guide!.unet.trainableVariables()[0]!.dataSync()), w0);
+  assert.is(tf.memory().numTensors, before);
+  assert.ok(s.lastLocationsPerImage <= 20);
+  s.dispose();
+});
+
+guided('should resume from getState: same U-Net, same draws, same margins', async (ctx) => {
+  const a = guidedPatches({ k: 10, threat: THREAT, seed: 3, learningRate: 1e-3 });
+  const c = { model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(3), training: true };
+  tf.dispose(a.margins(c));
+  a.afterStep?.(c);
+  const state = JSON.parse(JSON.stringify(await a.getState()));
+  const b = guidedPatches({ k: 10, threat: THREAT, seed: 99 });
+  await b.setState(state);
+  const ma = a.margins({ ...c, rng: new Rng(7), training: false });
+  const mb = b.margins({ ...c, rng: new Rng(7), training: false });
+  assert.equal(mb.arraySync(), ma.arraySync());
+  const pa = a.guide!.predict(ctx.x);
+  const pb = b.guide!.predict(ctx.x);
+  assert.equal(Array.from(pb.dataSync()), Array.from(pa.dataSync()));
+  tf.dispose([ma, mb, pa, pb]);
+  a.dispose();
+  b.dispose();
+});
+
+guided('should throw INVALID_OPTION for a k that is not a multiple of the classes', (ctx) => {
+  throwsCode(() => guidedPatches({ k: 0 }), 'INVALID_OPTION');
+  const s = guidedPatches({ k: 15, threat: THREAT });
+  throwsCode(() => s.margins({ model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(1), training: true }), 'INVALID_OPTION');
+  const none = guidedPatches({ k: 10 });
+  throwsCode(() => none.margins({ model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(1), training: true }), 'INVALID_ARGUMENT');
+});
+
+guided.run();
