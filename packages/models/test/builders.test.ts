@@ -195,3 +195,34 @@ init('should advance a shared generator so consecutive draws differ', () => {
 });
 
 init.run();
+
+// ---
+
+const layers = suite('architectureLayers');
+
+layers('should end every architecture with a dense layer of numClasses and no relu after it', () => {
+  for (const a of ARCHITECTURES) {
+    const l = architectureLayers(a, 7);
+    assert.equal(l[l.length - 1], { type: 'dense', units: 7 });
+    assert.is(l[l.length - 2]!.type, 'relu');
+    assert.is(l.filter((x) => x.type === 'flatten').length, 1);
+  }
+});
+
+layers('should use hidden widths for the dense layers of a CNN head', () => {
+  const l = architectureLayers('cnn-2layer', 2, [5, 6]);
+  assert.equal(l.filter((x) => x.type === 'dense').map((x) => (x as { units: number }).units), [5, 6, 2]);
+});
+
+layers.run();
+
+// ---
+
+const toName = suite('toArchitectureName');
+
+toName('should map the Conv3x3 alias to cnn-4layer and reject unknown names', () => {
+  assert.is(toArchitectureName('cnn-4layer-conv3'), 'cnn-4layer');
+  throwsCode(() => toArchitectureName('cnn-9layer'), 'INVALID_OPTION');
+});
+
+toName.run();

@@ -124,3 +124,24 @@ fs('should make a handler for a path or file:// URL', () => {
 });
 
 fs.run();
+
+// ---
+
+const handler = suite('FileSystemHandler');
+
+handler('should name weights after a non-default model.json and load them back', async () => {
+  await initBackend('wasm');
+  const dir = await mkdtemp(join(tmpdir(), 'patchcert-fsh-'));
+  const m = buildModel('mlp', { inputShape: [3, 3, 1], numClasses: 2, hidden: [4], seed: 5 });
+  const info = await saveModel(m, join(dir, 'best.json'));
+  assert.is(info.weights, join(dir, 'best.weights.bin'));
+  assert.equal((await readdir(dir)).sort(), ['best.json', 'best.weights.bin']);
+  const artifacts = await new FileSystemHandler(join(dir, 'best.json')).load();
+  assert.is(artifacts.format, 'layers-model');
+  assert.is((artifacts.weightData as ArrayBuffer).byteLength, m.parameterCount() * 4);
+  assert.is((artifacts.userDefinedMetadata as any).patchcert.architecture, 'mlp');
+  m.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+handler.run();

@@ -301,4 +301,83 @@ fromArt('should throw MODEL_FORMAT when a manifest weight is missing', () => {
   model.dispose();
 });
 
+function expectFormatError(edit: (layers: any[]) => void, mention: RegExp): void {
+  const model = buildModel('cnn-2layer', { inputShape: [8, 8, 1], numClasses: 3, seed: 0 });
+  const artifacts = modelToArtifacts(model);
+  delete artifacts.userDefinedMetadata;
+  edit((artifacts.modelTopology as any).config.layers);
+  model.dispose();
+  try {
+    modelFromArtifacts(artifacts).dispose();
+  } catch (e) {
+    assert.is((e as PatchcertError).code, 'MODEL_FORMAT', (e as Error).message);
+    assert.match((e as Error).message, mention);
+    return;
+  }
+  assert.unreachable('expected MODEL_FORMAT');
+}
+
+fromArt('should throw MODEL_FORMAT for a ZeroPadding2D not followed by a Conv2D', () => {
+  expectFormatError((layers) => layers.splice(7, 0, { class_name: 'ZeroPadding2D', config: { padding: 1, name: 'zp' } }), /ZeroPadding2D must be followed by a Conv2D/);
+});
+
+fromArt('should sum consecutive ZeroPadding2D layers into the next conv', () => {
+  const model = buildModel('cnn-2layer', { inputShape: [8, 8, 1], numClasses: 3, seed: 0 });
+  const artifacts = modelToArtifacts(model);
+  delete artifacts.userDefinedMetadata;
+  (artifacts.modelTopology as any).config.layers.splice(1, 0, { class_name: 'ZeroPadding2D', config: { padding: [[0, 2], [1, 0]], name: 'zp' } });
+  // conv1 now outputs 5×4 instead of 4×4, conv2 still 2×2, so every weight keeps its shape.
+  const back = modelFromArtifacts(artifacts);
+  assert.equal((back.layers[0] as { padding: number[] }).padding, [1, 3, 2, 1]);
+  model.dispose();
+  back.dispose();
+});
+
+fromArt('should throw MODEL_FORMAT for an activation other than relu', () => {
+  expectFormatError((layers) => (layers[3].config.activation = 'tanh'), /activation must be 'linear' or 'relu'.*"tanh"/);
+});
+
+fromArt('should throw MODEL_FORMAT for dilated convolutions', () => {
+  expectFormatError((layers) => (layers[2].config.dilation_rate = [2, 2]), /dilation_rate must be 1/);
+});
+
+fromArt('should throw MODEL_FORMAT when no input shape is declared', () => {
+  expectFormatError((layers) => layers.shift(), /InputLayer or carry batch_input_shape/);
+});
+
+fromArt('should throw MODEL_FORMAT for a dense layer on unflattened input', () => {
+  expectFormatError((layers) => layers.splice(layers.findIndex((l) => l.class_name === 'Flatten'), 1), /add a Flatten/);
+});
+
+fromArt('should throw MODEL_FORMAT for non-float32 weights', () => {
+  const model = buildModel('mlp', { inputShape: [2, 2, 1], numClasses: 2, hidden: [2], seed: 0 });
+  const artifacts = modelToArtifacts(model);
+  artifacts.weightSpecs![0]!.dtype = 'int32';
+  model.dispose();
+  try {
+    modelFromArtifacts(artifacts);
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as PatchcertError).code, 'MODEL_FORMAT');
+    assert.match((e as Error).message, /'dense_1\/kernel' must be float32/);
+  }
+});
+
+fromArt('should fold fused relu activations and keep logits', () => {
+  const model = buildModel('cnn-2layer', { inputShape: [8, 8, 1], numClasses: 3, seed: 0 });
+  const artifacts = modelToArtifacts(model);
+  const layers = (artifacts.modelTopology as any).config.layers as any[];
+  // conv → relu pairs become convs with activation 'relu'.
+  for (let i = layers.length - 1; i >= 0; i--) {
+    if (layers[i].class_name === 'Activation') {
+      layers[i - 1].config.activation = 'relu';
+      layers.splice(i, 1);
+    }
+  }
+  const back = modelFromArtifacts(artifacts);
+  assert.equal(back.layers, model.layers);
+  model.dispose();
+  back.dispose();
+});
+
 fromArt.run();
