@@ -20,5 +20,9 @@ export type { PatchGeometry, PatchSpec } from './patch-geometry.js';
 // #endregion
 
 // #region defenses
+export { localGradientSmoothing, DEFAULT_LGS } from './local-gradient-smoothing.js';
+export type { LocalGradientSmoothingOptions } from './local-gradient-smoothing.js';
+export { digitalWatermarking, DEFAULT_DW } from './digital-watermarking.js';
+export type { DigitalWatermarkingOptions } from './digital-watermarking.js';
 export type { Defense } from './defense.js';
 // #endregion

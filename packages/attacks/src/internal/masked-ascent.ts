@@ -127,20 +127,20 @@ export function maskedAscent(p: AscentProblem): AscentOutcome {
     // iterate, which can only make the attack stronger.
     for (let s = 0; s <= p.steps; s++) {
       const last = s === p.steps;
-      const { obj, pred, grad } = tf.tidy(() => {
+      const { obj, pred, grad } = tf.tidy((): { obj: tf.Tensor1D; pred: tf.Tensor1D; grad?: tf.Tensor4D } => {
         if (last) {
           const o = objective(x);
-          return { obj: o.obj, pred: tf.argMax(o.logits, 1), grad: null };
+          return { obj: o.obj, pred: tf.argMax(o.logits, 1) };
         }
         let kept: { obj: tf.Tensor1D; logits: tf.Tensor2D } | undefined;
-        const g = tf.grad((xs: tf.Tensor4D) => {
-          const o = objective(xs);
+        const g = tf.grad((xs: tf.Tensor) => {
+          const o = objective(xs as tf.Tensor4D);
           kept = { obj: tf.keep(o.obj), logits: tf.keep(o.logits) };
           return tf.sum(o.obj);
         })(x);
-        const predicted = tf.argMax(kept!.logits, 1);
+        const predicted = tf.argMax(kept!.logits, 1) as tf.Tensor1D;
         kept!.logits.dispose();
-        return { obj: kept!.obj, pred: predicted, grad: g };
+        return { obj: kept!.obj, pred: predicted, grad: g as tf.Tensor4D };
       });
       evaluations += n;
       const objHost = obj.dataSync();
@@ -170,7 +170,7 @@ export function maskedAscent(p: AscentProblem): AscentOutcome {
       }
       if (anyImproved) {
         const prev = bestX;
-        bestX = tf.tidy(() => tf.where(tf.tensor4d(improved, [n, 1, 1, 1]).toBool().tile([1, H, W, C]), x, prev));
+        bestX = tf.tidy(() => tf.where<tf.Tensor4D>(tf.tensor4d(improved, [n, 1, 1, 1]).toBool().tile([1, H, W, C]), x, prev));
         prev.dispose();
       }
       if (grad) {
@@ -179,7 +179,7 @@ export function maskedAscent(p: AscentProblem): AscentOutcome {
           break;
         }
         const prev = x;
-        x = tf.tidy(() => tf.clipByValue(tf.add(prev, tf.mul(tf.sign(grad), tf.mul(mask, p.stepSize))), 0, 1));
+        x = tf.tidy(() => tf.clipByValue(tf.add(prev, tf.mul(tf.sign(grad), tf.mul(mask, p.stepSize))), 0, 1) as tf.Tensor4D);
         prev.dispose();
         grad.dispose();
       }

@@ -1,0 +1,34 @@
+import { tf } from '@patchcert/backend';
+
+/** Forward differences along x and y as one 2-output convolution (fast on wasm, unlike slices). */
+let diffKernel: tf.Tensor4D | undefined;
+function differenceKernel(): tf.Tensor4D {
+  if (!diffKernel || diffKernel.isDisposed) diffKernel = tf.keep(tf.tensor4d([-1, -1, 1, 0, 0, 1, 0, 0], [2, 2, 1, 2]));
+  return diffKernel;
+}
+
+/**
+ * Forward-difference image-gradient magnitude of the channel mean, `[B,H,W,1]`, divided by its
+ * per-image maximum so it lies in [0,1]. Differentiable in x; the per-image maximum is held
+ * constant on the backward pass (a scalar per image; its own gradient is a sparse correction
+ * that costs more than the rest of the smoothing on wasm).
+ */
+export function normalizedGradientMagnitude(x: tf.Tensor4D): tf.Tensor4D {
+  const gray = x.shape[3] === 1 ? x : (tf.mean(x, 3, true) as tf.Tensor4D);
+  const d = tf.conv2d(gray, differenceKernel(), 1, [[0, 0], [0, 1], [0, 1], [0, 0]]);
+  // The small constant keeps the sqrt's gradient finite on flat regions.
+  const mag = tf.sqrt(tf.add(tf.sum(tf.square(d), 3, true), 1e-12)) as tf.Tensor4D;
+  return divideByMax(mag);
+}
+
+/** v / max(v) per image (max held constant for gradients), 0 for an all-zero map. */
+export function divideByMax(v: tf.Tensor4D): tf.Tensor4D {
+  const B = v.shape[0];
+  const hi = detach(tf.max(tf.reshape(v, [B, -1]), 1));
+  return tf.div(v, tf.reshape(tf.add(hi, 1e-8), [B, 1, 1, 1])) as tf.Tensor4D;
+}
+
+/** A copy of `x` with no link to any gradient tape (reads the values back). */
+export function detach<T extends tf.Tensor>(x: T): T {
+  return tf.tensor(x.dataSync() as Float32Array, x.shape, x.dtype) as T;
+}
