@@ -170,7 +170,7 @@ load('should read a full decode back from the cache and re-decode when the sourc
   // Mark the cached copy: a hit must return the marked pixel.
   const file = join(datasetCacheDir(), files[0]!);
   const bytes = readFileSync(file);
-  bytes[bytes.length - 3] ^= 0xff; // a pixel byte of the last image (labels are the last 2 bytes)
+  bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff; // a pixel byte of the last image (labels are the last 2 bytes)
   writeFileSync(file, bytes);
   const hit = await loadDataset(name);
   assert.is(hit.images[hit.images.length - 1], first.images[first.images.length - 1]! ^ 0xff);
