@@ -1,0 +1,72 @@
+import { tf } from '@patchcert/backend';
+import type { PatchThreat } from '../patch-threat.js';
+import { propagateCenterRadius } from '../propagate-interval.js';
+import { elidedMarginsCenterRadius } from '../elided-margins.js';
+import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
+
+/**
+ * Fast exact plan for models that start with flatten → dense (the MLP).
+ *
+ * A patch changes only its own pixels, so the first dense layer's center at a location is the
+ * clean output plus Σ_{p ∈ patch} Σ_c Δμ[p,c]·W[p,c,:], and its radius Σ_{p ∈ patch} Σ_c
+ * r[p,c]·|W|[p,c,:] (Δμ = box center − clean value, r = box radius, both known at every pixel
+ * before we know where the patch is). We form the per-pixel terms P_μ, P_r `[B, H, W, units]`
+ * once per image and sum them over each patch window for all locations at once (a sum-pool for
+ * rectangles, a convolution with the stencil for other shapes). Every location then costs only
+ * the layers after the first.
+ */
+export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat): MarginPlan {
+  const { model, boxes, onehot } = prep;
+  const [batch, h, w, c] = boxes.clean.shape;
+  const dense = model.weights[1]!;
+  const units = dense.kernel.shape[1]!;
+  const [gh, gw] = threat.grid(h, w);
+  const last = model.layers.length - 1;
+
+  const pre = tf.tidy(() => {
+    const kernel = tf.reshape(dense.kernel, [h, w, c, units]);
+    const clean0 = tf.add(tf.matMul(tf.reshape(boxes.clean, [batch, h * w * c]), dense.kernel as tf.Tensor2D), dense.bias); // [B, U]
+    const delta = tf.sub(boxes.box.mu, boxes.clean);
+    let pMu: tf.Tensor | null = null;
+    let pR: tf.Tensor | null = null;
+    for (let ch = 0; ch < c; ch++) {
+      const kc = tf.reshape(tf.slice(kernel, [0, 0, ch, 0], [h, w, 1, units]), [1, h, w, units]);
+      const dc = tf.slice(delta, [0, 0, 0, ch], [batch, h, w, 1]);
+      const rc = tf.slice(boxes.box.r, [0, 0, 0, ch], [batch, h, w, 1]);
+      const tm = tf.mul(dc, kc);
+      const tr = tf.mul(rc, tf.abs(kc));
+      pMu = pMu ? tf.add(pMu, tm) : tm;
+      pR = pR ? tf.add(pR, tr) : tr;
+    }
+    const windowSum = (p: tf.Tensor): tf.Tensor2D => {
+      if (threat.isRectangle) {
+        const s = tf.mul(tf.avgPool(p as tf.Tensor4D, [threat.height, threat.width], 1, 'valid'), threat.height * threat.width);
+        return tf.reshape(s, [batch * gh * gw, units]);
+      }
+      const planes = tf.reshape(tf.transpose(p, [0, 3, 1, 2]), [batch * units, h, w, 1]) as tf.Tensor4D;
+      const stencil = tf.tensor4d(Float32Array.from(threat.stencil), [threat.height, threat.width, 1, 1]);
+      const s = tf.conv2d(planes, stencil, 1, 'valid');
+      return tf.reshape(tf.transpose(tf.reshape(s, [batch, units, gh * gw]), [0, 2, 1]), [batch * gh * gw, units]);
+    };
+    return { clean0, sMu: windowSum(pMu!), sR: windowSum(pR!) };
+  });
+
+  return {
+    rowCost: Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
+    margins(origins: RowOrigins): tf.Tensor3D {
+      return tf.tidy(() => {
+        const k = origins.perImage;
+        const idx = new Int32Array(batch * k);
+        for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(i / k) * gh * gw + origins.rows[i]! * gw + origins.cols[i]!;
+        const ti = tf.tensor1d(idx, 'int32');
+        const mu = tf.add(tf.reshape(tf.gather(pre.sMu, ti), [batch, k, units]), tf.expandDims(pre.clean0, 1));
+        const r = tf.gather(pre.sR, ti);
+        const box = propagateCenterRadius(model, { mu: tf.reshape(mu, [batch * k, units]), r }, 2, last);
+        return elidedMarginsCenterRadius(model, box, onehot);
+      });
+    },
+    dispose() {
+      tf.dispose(pre);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { tf } from '@patchcert/backend';
+import type { SequentialModel } from '@patchcert/models';
+import type { PixelBoxes } from '../input-box.js';
+
+/** What every margin plan starts from: one batch of images, boxed and labelled. */
+export interface PreparedBatch {
+  model: SequentialModel;
+  /** Pixel images `[batch, h, w, c]`. */
+  pixels: tf.Tensor4D;
+  boxes: PixelBoxes;
+  /** One-hot labels `[batch, classes]`. */
+  onehot: tf.Tensor2D;
+  eps: number;
+}
+
+/**
+ * Patch origins for the rows of one pass, image-major: row `b·perImage + l` is image b with the
+ * patch's top-left corner at `(rows[·], cols[·])`.
+ */
+export interface RowOrigins {
+  perImage: number;
+  rows: Int32Array;
+  cols: Int32Array;
+}
+
+/** Computes margins for passes of rows over one prepared batch. */
+export interface MarginPlan {
+  /** Margin lower bounds `[batch, perImage, classes]` (0 in the y slot). */
+  margins(rows: RowOrigins): tf.Tensor3D;
+  /** Frees the tensors the plan precomputed. */
+  dispose(): void;
+  /** Floats per row of the largest intermediate, for choosing chunk sizes. */
+  readonly rowCost: number;
+}

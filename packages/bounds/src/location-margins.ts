@@ -1,0 +1,140 @@
+import { tf, assert } from '@patchcert/backend';
+import type { SequentialModel } from '@patchcert/models';
+import type { ThreatModel } from './threat-model.js';
+import type { LabelsLike } from './internal/labels.js';
+import { createPlan, type BoundMethod } from './internal/create-plan.js';
+import { checkArgs, checkChunk, disposeBatch, explicitOrigins, locationsPerPass, prepareBatch, sharedOrigins } from './internal/batch.js';
+import type { MarginPlan } from './internal/prepared.js';
+
+/** Options of {@link locationMargins} and {@link worstMargins}. */
+export interface MarginOptions {
+  /**
+   * Which locations: `'all'` (every location of the threat, the same for every image) or
+   * per-image location indices `[batch · k]` (image-major; k per image; repeats allowed).
+   * Ignored by the sparse threat (it has one "location").
+   * @defaultValue 'all'
+   */
+  locations?: 'all' | Int32Array;
+  /** Schedule value: patch pixels range over `[max(0,x−eps), min(1,x+eps)]`. */
+  eps: number;
+  /**
+   * `'fast'`: exact local computation (dense-first box sums, conv receptive windows);
+   * `'naive'`: every location's full box through every layer. Equal to float tolerance.
+   * @defaultValue 'fast'
+   */
+  method?: BoundMethod;
+  /** Bound rows (image × location pairs) per pass; bounds memory. @defaultValue automatic (~24 MB per tensor) */
+  chunk?: number;
+}
+
+interface Passes {
+  plan: MarginPlan;
+  /** Runs `visit` on every pass's margins `[batch, k, classes]`. */
+  forEach(visit: (m: tf.Tensor3D) => void): void;
+  perImage: number;
+}
+
+function withPasses<T>(fn: string, model: SequentialModel, images: tf.Tensor4D, labels: LabelsLike, threat: ThreatModel, options: MarginOptions, body: (p: Passes) => T): T {
+  assert(options !== null && typeof options === 'object', () => `Error in ${fn}: options must be an object with eps, but got ${String(options)}.`, 'INVALID_OPTION');
+  const method = options.method ?? 'fast';
+  const args = checkArgs(fn, model, images, labels, threat, options.eps, method);
+  checkChunk(options.chunk, fn);
+  const batch = images.shape[0];
+  const { height: h, width: w } = args;
+  const locs = options.locations ?? 'all';
+  let perImage: number;
+  if (threat.kind === 'sparse') {
+    perImage = 1;
+  } else if (locs === 'all') {
+    perImage = threat.locations(h, w);
+  } else {
+    assert(locs instanceof Int32Array, () => `Error in ${fn}: options.locations must be 'all' or an Int32Array [batch · k], but got ${Object.prototype.toString.call(locs)}.`, 'INVALID_OPTION');
+    assert(batch > 0 && locs.length > 0 && locs.length % batch === 0,
+      () => `Error in ${fn}: options.locations must hold k ≥ 1 indices per image (length a multiple of ${batch}), but got length ${locs.length}.`, 'SHAPE_MISMATCH');
+    const total = threat.locations(h, w);
+    for (let i = 0; i < locs.length; i++) {
+      const v = locs[i]!;
+      assert(v >= 0 && v < total, () => `Error in ${fn}: options.locations must be indices in [0, ${total - 1}], but got ${v} at ${i}.`);
+    }
+    perImage = locs.length / batch;
+  }
+  const prep = prepareBatch(model, images, args.labels, options.eps);
+  const plan = createPlan(prep, threat, args.method);
+  try {
+    const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, batch, perImage, options.chunk);
+    return body({
+      plan,
+      perImage,
+      forEach(visit) {
+        for (let j0 = 0; j0 < perImage; j0 += step) {
+          const j1 = Math.min(perImage, j0 + step);
+          const origins = locs === 'all' || threat.kind === 'sparse'
+            ? sharedOrigins(threat, h, w, batch, j0, j1)
+            : explicitOrigins(threat, h, w, batch, locs, perImage, j0, j1);
+          visit(plan.margins(origins));
+        }
+      },
+    });
+  } finally {
+    plan.dispose();
+    disposeBatch(prep);
+  }
+}
+
+/**
+ * Margin lower bounds at every requested location: for image b, location l and class j, a
+ * lower bound of z_y − z_j over every input the threat allows at that location (0 at j = y).
+ * Differentiable w.r.t. the model's variables (no TopK/GatherNd/StridedSlice on the path).
+ *
+ * @param model - the network (last layer dense).
+ * @param images - pixel images `[batch, height, width, channels]` in [0,1].
+ * @param labels - true classes `[batch]`.
+ * @param threat - `squarePatch(n)`, `shapePatch(mask)`, `namedShape(…)`, `sparsePixels(k)`.
+ * @returns `[batch, locations, classes]` (locations = 1 for the sparse threat).
+ * @throws PatchcertError `SHAPE_MISMATCH` (images/labels/locations shape), `INVALID_ARGUMENT`
+ *   (patch larger than the image, bad location index), `INVALID_OPTION` (eps, method, chunk).
+ * @example
+ * const m = locationMargins(model, images, labels, squarePatch(2), { eps: 1 }); // [B, 729, 10]
+ */
+export function locationMargins(model: SequentialModel, images: tf.Tensor4D, labels: LabelsLike, threat: ThreatModel, options: MarginOptions): tf.Tensor3D {
+  return tf.tidy(() =>
+    withPasses('locationMargins', model, images, labels, threat, options, (p) => {
+      const parts: tf.Tensor3D[] = [];
+      p.forEach((m) => parts.push(m));
+      return parts.length === 1 ? parts[0]! : (tf.concat(parts, 1) as tf.Tensor3D);
+    }),
+  );
+}
+
+/**
+ * Worst-case margin lower bounds: the element-wise minimum over the requested locations,
+ * separately for each class j (reference-spec §6.2), with 0 in the y slot. This is what the
+ * training loss uses (`CE(−m, y)`); differentiable w.r.t. the model's variables and memory-flat
+ * over locations (passes are folded into a running minimum).
+ *
+ * @returns `[batch, classes]`.
+ * @throws PatchcertError as {@link locationMargins}.
+ * @example
+ * const { value, grads } = tf.variableGrads(() =>
+ *   tf.losses.softmaxCrossEntropy(oneHot, tf.neg(worstMargins(model, x, y, squarePatch(2), { eps }))));
+ */
+export function worstMargins(model: SequentialModel, images: tf.Tensor4D, labels: LabelsLike, threat: ThreatModel, options: MarginOptions): tf.Tensor2D {
+  return tf.tidy(() =>
+    withPasses('worstMargins', model, images, labels, threat, options, (p) => {
+      let worst: tf.Tensor2D | null = null;
+      p.forEach((m) => {
+        // Free each pass as soon as it is folded in (the gradient tape keeps its own copies).
+        const cur = tf.min(m, 1) as tf.Tensor2D;
+        m.dispose();
+        if (worst) {
+          const next = tf.minimum(worst, cur) as tf.Tensor2D;
+          tf.dispose([worst, cur]);
+          worst = next;
+        } else {
+          worst = cur;
+        }
+      });
+      return worst!;
+    }),
+  );
+}
