@@ -32,6 +32,13 @@ export interface PatchcertEnv {
    * @defaultValue `~/.cache/patchcert`
    */
   cacheDir: string;
+  /**
+   * Benchmark preset of `pnpm bench` when no `--preset` is given: `quick` (short runs, a couple
+   * of minutes in all) or `full`. Read from `PATCHCERT_BENCH_PRESET`. Takes effect when the
+   * benchmark runner starts.
+   * @defaultValue 'quick'
+   */
+  benchPreset: 'quick' | 'full';
 }
 
 function parseBackend(v: string | undefined): BackendName {
@@ -47,6 +54,12 @@ function parseLogLevel(v: string | undefined): PatchcertEnv['logLevel'] {
   if (v === undefined || v === '') return 'info';
   if (v === 'silent' || v === 'info' || v === 'debug') return v;
   throw new PatchcertError('INVALID_OPTION', `Error in env: PATCHCERT_LOG_LEVEL must be silent, info or debug, but got '${v}'.`);
+}
+
+function parseBenchPreset(v: string | undefined): PatchcertEnv['benchPreset'] {
+  if (v === undefined || v === '') return 'quick';
+  if (v === 'quick' || v === 'full') return v;
+  throw new PatchcertError('INVALID_OPTION', `Error in env: PATCHCERT_BENCH_PRESET must be quick or full, but got '${v}'.`);
 }
 
 function parseWorkers(v: string | undefined): number {
@@ -65,6 +78,7 @@ export const env: PatchcertEnv = {
   workers: parseWorkers(process.env['PATCHCERT_WORKERS']),
   logLevel: parseLogLevel(process.env['PATCHCERT_LOG_LEVEL']),
   cacheDir: process.env['PATCHCERT_CACHE_DIR'] || join(homedir(), '.cache', 'patchcert'),
+  benchPreset: parseBenchPreset(process.env['PATCHCERT_BENCH_PRESET']),
 };
 
 /** Validates a backend name from a CLI flag or config. */

@@ -24,10 +24,11 @@ const CONV_CASES: ConvCase[] = [
   { tag: 'k3 s1 same', x: [2, 7, 7, 3], filter: [3, 3, 3, 5], strides: 1, pad: 'same' },
   { tag: 'k4 s2 pad1 (patchcert)', x: [3, 28, 28, 1], filter: [4, 4, 1, 4], strides: 2, pad: explicit(1, 1, 1, 1) },
   { tag: 'k4 s2 pad1 deep', x: [2, 14, 14, 16], filter: [4, 4, 16, 8], strides: 2, pad: explicit(1, 1, 1, 1) },
-  { tag: 'k3 s2 same odd', x: [2, 9, 9, 2], filter: [3, 3, 2, 3], strides: 2, pad: 'same' },
-  { tag: 'k4 s2 same even', x: [2, 8, 8, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
-  { tag: 'k4 s2 valid, last row unread', x: [2, 9, 9, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'valid' },
-  { tag: 'k3x5 s1x2 asymmetric pad', x: [2, 6, 10, 3], filter: [3, 5, 3, 2], strides: [1, 2], pad: explicit(2, 0, 1, 3) },
+  { tag: 'k3 s2 same odd', x: [2, 9, 9, 4], filter: [3, 3, 4, 3], strides: 2, pad: 'same' },
+  { tag: 'k4 s2 same even', x: [2, 8, 8, 5], filter: [4, 4, 5, 3], strides: 2, pad: 'same' },
+  { tag: 'k4 s2 valid, last row unread', x: [2, 9, 9, 4], filter: [4, 4, 4, 3], strides: 2, pad: 'valid' },
+  { tag: 'k3x5 s1x2 asymmetric pad', x: [2, 6, 10, 4], filter: [3, 5, 4, 2], strides: [1, 2], pad: explicit(2, 0, 1, 3) },
+  { tag: 'k4 s2 same into 2 ch (stock path)', x: [2, 8, 8, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
   { tag: 'k3 s2 pad3 (beyond filter)', x: [1, 5, 5, 2], filter: [3, 3, 2, 2], strides: 2, pad: explicit(3, 3, 3, 3) },
 ];
 

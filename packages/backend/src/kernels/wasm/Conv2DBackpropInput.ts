@@ -17,6 +17,11 @@ import {
 
 type Conv2DBackpropInputAttrs = tf.Conv2DBackpropInputAttrs;
 
+// Strided gradients with fewer input channels than this stay on the stock loop. Measured at
+// batch 256 (ms, patchcert / stock): k4 s2 into 1 ch 20 / 15, into 2 ch 49 / 38, into 3 ch 43 / 50,
+// into 8 ch 13 / 56, into 16 ch 63 / 160; stride 1 wins everywhere (k3, 32 ch: 85 / 1052).
+const MIN_CHANNELS_STRIDED = 4;
+
 /** dy [n, oh, ow, c] → [n, oh·sh, ow·sw, c] with dy at multiples of the stride, zeros elsewhere. */
 function spreadByStride(args: KernelArgs, dy: tf.TensorInfo, sh: number, sw: number, temps: tf.TensorInfo[]): tf.TensorInfo {
   const [n, oh, ow, c] = dy.shape as [number, number, number, number];
@@ -66,6 +71,11 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     // Padding larger than the filter (never used by patchcert): the stock loop handles it.
     return runStock(tf.Conv2DBackpropInput, args);
   }
+  if ((sh > 1 || sw > 1) && info.inChannels < MIN_CHANNELS_STRIDED) {
+    // Spreading by the stride makes sh·sw times the work, mostly multiplications by zero; with
+    // few input channels the convolution is too narrow for XNNPACK to win that back.
+    return runStock(tf.Conv2DBackpropInput, args);
+  }
   const temps: tf.TensorInfo[] = [];
   try {
     let spread = sh === 1 && sw === 1 ? dy : spreadByStride(args, dy, sh, sw, temps);
@@ -96,8 +106,9 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
 
 /**
  * wasm `Conv2DBackpropInput` (the input gradient of conv2d) as one XNNPACK convolution of the
- * stride-spread, padded dy with the flipped filter. NHWC, dilation 1, any stride and padding
- * ('valid', 'same', explicit).
+ * stride-spread, padded dy with the flipped filter (strided gradients into fewer than 4 channels,
+ * and paddings wider than the filter, keep the stock loop, which is faster there). NHWC,
+ * dilation 1, any stride and padding ('valid', 'same', explicit).
  */
 export const conv2DBackpropInputConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropInput,
