@@ -2,6 +2,7 @@ import { PatchcertError, tf, type Rng } from '@patchcert/backend';
 import { randomCropFlip, type AugmentOptions } from './augment.js';
 import type { ImageDataset } from './dataset.js';
 import { mustBe } from './internal/fail.js';
+import { withDefaults } from './internal/options.js';
 
 /** Options of {@link batches}. */
 export interface BatchOptions {
@@ -24,6 +25,9 @@ export interface BatchOptions {
    */
   augment?: boolean | AugmentOptions;
 }
+
+/** The defaults {@link batches} merges the caller's options over. */
+export const DEFAULT_BATCH_OPTIONS: Readonly<Required<Pick<BatchOptions, 'shuffle' | 'augment'>>> = { shuffle: false, augment: false };
 
 /** One batch: float32 pixel images in [0,1], int32 labels and the dataset indices used. */
 export interface Batch {
@@ -82,7 +86,7 @@ function toTensors(ds: ImageDataset, indices: Int32Array, bytes: Uint8Array): { 
  */
 export function batches(ds: ImageDataset, options: BatchOptions): Generator<Batch, void, undefined> {
   const fn = 'batches';
-  const { batchSize, shuffle = false, rng, augment = false } = options;
+  const { batchSize, shuffle, rng, augment } = withDefaults(DEFAULT_BATCH_OPTIONS, options);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
     throw new PatchcertError('INVALID_OPTION', mustBe(fn, 'options.batchSize', 'an integer >= 1', String(batchSize)));
   }

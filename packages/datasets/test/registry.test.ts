@@ -217,6 +217,12 @@ load('should throw for unknown names, bad options and missing sources', async ()
   await throwsCode(() => loadDataset('cifar10', { root: join(tmp(), 'gone.tar.gz') }), 'FILE_NOT_FOUND', /gone\.tar\.gz/);
 });
 
+load('should treat options set to undefined as left out', async () => {
+  const ds = await loadDataset('mnist', { split: undefined, limit: 2, seed: undefined, cache: undefined });
+  assert.is(ds.split, 'train');
+  assert.equal(Array.from(ds.labels), [5, 0]);
+});
+
 load('should return normalization and class names the caller may modify without touching the registry', async () => {
   const ds = await loadDataset('mnist', { split: 'test', limit: 1 });
   ds.normalization.mean[0] = 9;
