@@ -217,6 +217,19 @@ load('should throw for unknown names, bad options and missing sources', async ()
   await throwsCode(() => loadDataset('cifar10', { root: join(tmp(), 'gone.tar.gz') }), 'FILE_NOT_FOUND', /gone\.tar\.gz/);
 });
 
+load('should throw DATA_FORMAT when a root holds IDX files of another image size', async () => {
+  const root = tmp();
+  const file = (magic: number, dims: number[], n: number) => {
+    const out = Buffer.alloc(4 + 4 * dims.length + n);
+    out.writeUInt32BE(magic, 0);
+    dims.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+    return out;
+  };
+  put(root, 't10k-images-idx3-ubyte', file(0x803, [2, 3, 3], 18));
+  put(root, 't10k-labels-idx1-ubyte', file(0x801, [2], 2));
+  await throwsCode(() => loadDataset('mnist', { split: 'test', root }), 'DATA_FORMAT', /28x28x1.*3x3x1/);
+});
+
 load('should treat options set to undefined as left out', async () => {
   const ds = await loadDataset('mnist', { split: undefined, limit: 2, seed: undefined, cache: undefined });
   assert.is(ds.split, 'train');
