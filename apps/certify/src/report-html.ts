@@ -138,6 +138,7 @@ ${summaryRows}
 </tbody></table>
 
 ${resultTables(results).map(tableHtml).join('\n')}
+${results.skipped.length > 0 ? `<p>Left out: ${results.skipped.map((s) => `${escapeHtml(s.threat)} (${escapeHtml(s.reason)})`).join('; ')}.</p>` : ''}
 
 <h2>Where the model is weakest</h2>
 ${

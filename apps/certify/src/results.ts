@@ -58,8 +58,12 @@ export interface ThreatSummary {
 /** What one invocation of the CLI did (a resumed run has several). */
 export interface RunTiming {
   startedAt: string;
+  /** Wall-clock seconds of the whole run, start-up included. */
   seconds: number;
+  /** Seconds spent starting backends and loading the model (in every worker, in parallel). */
+  startupSeconds: number;
   images: number;
+  /** Certification throughput: images over the seconds after start-up. */
   imagesPerSecond: number;
   workers: number;
 }
@@ -79,8 +83,11 @@ export interface CertifyResults {
   /** The backend line of `describeBackend()`. */
   backend: string;
   threats: ThreatSpec[];
+  /** Shape stencils left out: not buildable at that pixel count, or larger than the image. */
+  skipped: Array<{ threat: string; reason: string }>;
   /** Threat of the heatmaps (the first patch or shape threat), or null when only sparse. */
   heatmapThreat: string | null;
+  /** Totals over every run; `imagesPerSecond` excludes start-up. */
   timing: { seconds: number; images: number; imagesPerSecond: number; runs: RunTiming[] };
   summary: ThreatSummary[];
   images: ImageResult[];

@@ -6,7 +6,7 @@ import { describeBackend, env, initBackend, PatchcertError, toBackendName } from
 import { loadDataset, type ImageDataset } from '@patchcert/datasets';
 import { loadModel } from '@patchcert/models';
 import { InProcessExecutor, WorkerExecutor, type BatchExecutor } from './internal/executors.js';
-import type { BatchOutcome, ImageBatch } from './internal/certify-images.js';
+import { prepareThreats, type BatchOutcome, type ImageBatch } from './internal/certify-images.js';
 import { checkThreatsFit, parsePatchList, parseShapeList, parseSparseList, type ThreatSpec } from './internal/threat-spec.js';
 import type { WorkerInit } from './internal/worker-protocol.js';
 import { readResults, writeFileAtomic, writeResults } from './results-file.js';
@@ -126,6 +126,26 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   model.dispose();
   const [h, w, c] = metadata.inputShape;
   checkThreatsFit(threats, h, w);
+  // A shape stencil bounds cannot build at a pixel count (a 10-pixel square) or that does not fit
+  // the image is left out of the table ("–") rather than failing the whole run.
+  const skipped: Array<{ threat: string; reason: string }> = [];
+  threats = threats.filter((t) => {
+    if (t.kind !== 'shape') return true;
+    try {
+      const built = prepareThreats([t])[0]!.threat;
+      if (built.kind === 'patch' && (built.height > h || built.width > w)) {
+        skipped.push({ threat: t.id, reason: `its ${built.height}×${built.width} bounding box does not fit the ${h}×${w} image` });
+        return false;
+      }
+      return true;
+    } catch (err) {
+      skipped.push({ threat: t.id, reason: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  });
+  if (threats.length === 0) {
+    throw new PatchcertError('INVALID_OPTION', `Error in certify: at least one threat must be buildable, but every shape was skipped (${skipped.map((s) => s.reason).join('; ')}).`);
+  }
   const datasetName = opts.dataset ?? metadata.dataset;
   checkDatasetName(datasetName);
   const ds: ImageDataset = await loadDataset(datasetName, { split: 'test', ...(opts.limit !== undefined ? { limit: opts.limit } : {}) });
@@ -167,21 +187,27 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   const startedAt = new Date();
   const t0 = performance.now();
   let imagesThisRun = 0;
+  let tReady: number | undefined;
   const useWorkers = Math.max(1, Math.min(workers, batches.length));
   let backendLine = describeBackend(info);
 
   const snapshot = (partial: boolean): CertifyResults => {
     const images = [...done.values()].sort((a, b) => a.index - b.index);
-    const seconds = (performance.now() - t0) / 1000;
+    const now = performance.now();
+    const seconds = (now - t0) / 1000;
+    const startupSeconds = ((tReady ?? now) - t0) / 1000;
+    const working = seconds - startupSeconds;
     const thisRun: RunTiming = {
       startedAt: startedAt.toISOString(),
       seconds,
+      startupSeconds,
       images: imagesThisRun,
-      imagesPerSecond: seconds > 0 ? imagesThisRun / seconds : 0,
+      imagesPerSecond: working > 0 ? imagesThisRun / working : 0,
       workers: useWorkers,
     };
     const allRuns = [...runs, thisRun];
     const totalSeconds = allRuns.reduce((s, r) => s + r.seconds, 0);
+    const totalWorking = allRuns.reduce((s, r) => s + r.seconds - (r.startupSeconds ?? 0), 0);
     const totalImages = allRuns.reduce((s, r) => s + r.images, 0);
     return {
       schema: RESULTS_SCHEMA,
@@ -191,8 +217,9 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
       dataset: { name: datasetName, split: 'test', total, limit: opts.limit ?? null },
       backend: backendLine,
       threats,
+      skipped,
       heatmapThreat,
-      timing: { seconds: totalSeconds, images: totalImages, imagesPerSecond: totalSeconds > 0 ? totalImages / totalSeconds : 0, runs: allRuns },
+      timing: { seconds: totalSeconds, images: totalImages, imagesPerSecond: totalWorking > 0 ? totalImages / totalWorking : 0, runs: allRuns },
       summary: summarize(threats, images),
       images,
       samples: [...samples].sort((a, b) => Number(b.certified) - Number(a.certified) || a.index - b.index),
@@ -267,6 +294,7 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
     if (batches.length > 0 && !interrupted) {
       const lines = await Promise.all(executors.map((e) => e.start()));
       backendLine = lines[0] ?? backendLine;
+      tReady = performance.now();
       log(`${backendLine}${useWorkers > 1 ? ` workers=${useWorkers}` : ''}`);
       log(`model: ${metadata.architecture} (${parameters} parameters) on ${datasetName} test, ${total} images; threats: ${threats.map((t) => t.id).join(', ')}`);
       if (previous) log(`resuming: ${done.size} of ${total} images already certified`);
@@ -288,7 +316,7 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
             keepSample(outcome, batch, j);
           });
           imagesThisRun += batch.indices.length;
-          const seconds = (performance.now() - t0) / 1000;
+          const seconds = (performance.now() - (tReady ?? t0)) / 1000;
           bar?.update(done.size, { speed: (imagesThisRun / seconds).toFixed(1) });
           save(true, false);
         }
@@ -307,7 +335,10 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   if (opts.report) writeFileAtomic(resolve(opts.report), buildReportHtml(results));
   if (showProgress) {
     const t = results.timing.runs.at(-1)!;
-    log(`${interrupted ? 'interrupted' : 'done'}: ${done.size}/${total} images, this run ${t.images} images in ${t.seconds.toFixed(1)} s (${t.imagesPerSecond.toFixed(1)} images/s, ${t.workers} worker${t.workers > 1 ? 's' : ''})`);
+    log(
+      `${interrupted ? 'interrupted' : 'done'}: ${done.size}/${total} images; this run ${t.images} images in ${t.seconds.toFixed(1)} s ` +
+        `(start-up ${t.startupSeconds.toFixed(1)} s, then ${t.imagesPerSecond.toFixed(1)} images/s with ${t.workers} worker${t.workers > 1 ? 's' : ''})`,
+    );
     for (const table of resultTables(results)) process.stdout.write(formatTable(table) + '\n\n');
     if (partial) log(`results are partial${opts.json ? `; continue with --resume --json ${opts.json}` : ''}`);
   }

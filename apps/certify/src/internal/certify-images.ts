@@ -1,10 +1,10 @@
 import { tf, PatchcertError } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
-import { certify, squarePatch, rectanglePatch, namedShape, sparsePixels } from '@patchcert/bounds';
+import { certify, squarePatch, rectanglePatch, namedShape, sparsePixels, type PatchThreat, type SparseThreat } from '@patchcert/bounds';
 import type { ImageResult } from '../results.js';
 import type { ThreatSpec } from './threat-spec.js';
 
-type BoundsThreat = Parameters<typeof certify>[3];
+type BoundsThreat = PatchThreat | SparseThreat;
 
 /** A threat spec with its bounds object built once. */
 export interface PreparedThreat {
@@ -23,8 +23,11 @@ export function prepareThreats(specs: readonly ThreatSpec[]): PreparedThreat[] {
       switch (spec.kind) {
         case 'patch':
           return { spec, threat: spec.height === spec.width ? squarePatch(spec.height) : rectanglePatch(spec.height, spec.width) };
-        case 'shape':
-          return { spec, threat: namedShape(spec.shape, spec.pixels) };
+        case 'shape': {
+          const rect = /^rectangle-(\d+)x(\d+)$/.exec(spec.variant);
+          const threat = rect ? rectanglePatch(Number(rect[1]), Number(rect[2])) : namedShape(spec.variant as Parameters<typeof namedShape>[0], spec.pixels);
+          return { spec, threat };
+        }
         case 'sparse':
           return { spec, threat: sparsePixels(spec.k) };
       }
@@ -53,14 +56,6 @@ export interface BatchOutcome {
   grid: [number, number];
 }
 
-function patchGrid(spec: ThreatSpec, threat: BoundsThreat, h: number, w: number): [number, number] {
-  if (spec.kind === 'sparse') return [0, 0];
-  const t = threat as unknown as { locations(h: number, w: number): number; locationOrigin(i: number, h: number, w: number): [number, number] };
-  const count = t.locations(h, w);
-  // Row-major grid: the last origin is (rows−1, cols−1).
-  const [r, c] = t.locationOrigin(count - 1, h, w);
-  return [r + 1, c + 1];
-}
 
 /**
  * Reduces a per-image margin map to the worst margin per location: a map of `L` values is taken
@@ -110,8 +105,8 @@ export async function certifyBatch(
     for (const { spec, threat } of threats) {
       const wantMap = spec.id === heatmapThreat;
       const r = await certify(model, x, y, threat, { marginMap: wantMap });
-      const g = patchGrid(spec, threat, h, w);
-      const origin = spec.kind === 'sparse' ? null : (threat as unknown as { locationOrigin(i: number, h: number, w: number): [number, number] });
+      const origin = threat.kind === 'patch' ? threat : null;
+      const g: [number, number] = origin ? origin.grid(h, w) : [0, 0];
       for (let i = 0; i < n; i++) {
         const loc = r.worstLocation[i]!;
         results[i]!.threats[spec.id] = {

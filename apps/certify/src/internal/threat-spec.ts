@@ -10,15 +10,55 @@ export type ShapeName = (typeof SHAPE_NAMES)[number];
  */
 export type ThreatSpec =
   | { kind: 'patch'; id: string; height: number; width: number }
-  | { kind: 'shape'; id: string; shape: ShapeName; pixels: number }
+  | {
+      kind: 'shape';
+      id: string;
+      /** The column of the shape table this threat belongs to. */
+      shape: ShapeName;
+      /**
+       * The stencil certified: a `@patchcert/bounds` shape name (`square`, `line-horizontal`,
+       * `line-vertical`, `diamond`, `parallelogram`) or `rectangle-<h>x<w>`.
+       */
+      variant: string;
+      pixels: number;
+    }
   | { kind: 'sparse'; id: string; k: number };
 
 export function patchSpec(height: number, width: number): ThreatSpec {
   return { kind: 'patch', id: `patch:${height}x${width}`, height, width };
 }
 
-export function shapeSpec(shape: ShapeName, pixels: number): ThreatSpec {
-  return { kind: 'shape', id: `shape:${shape}:${pixels}`, shape, pixels };
+export function shapeSpec(shape: ShapeName, pixels: number, variant: string = shape): ThreatSpec {
+  return { kind: 'shape', id: `shape:${variant}:${pixels}`, shape, variant, pixels };
+}
+
+/**
+ * The rectangles of the shape table at `pixels`: for each short side a ≥ 2 the shortest long
+ * side b > a with a·b ≥ pixels (so some have slightly more pixels, as in the paper), in both
+ * orientations. Squares and lines are their own columns. None exist for 4 pixels (the paper's "–").
+ */
+export function rectangleVariants(pixels: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let a = 2; a * a < pixels; a++) {
+    const b = Math.ceil(pixels / a);
+    if (b > a) out.push([a, b], [b, a]);
+  }
+  return out;
+}
+
+/**
+ * The stencils certified for one column of the shape table; the table reports the worst
+ * (lowest) certified accuracy over them, as the paper does for rectangles.
+ */
+export function shapeVariants(shape: ShapeName, pixels: number): ThreatSpec[] {
+  switch (shape) {
+    case 'line':
+      return [shapeSpec('line', pixels, 'line-horizontal'), shapeSpec('line', pixels, 'line-vertical')];
+    case 'rectangle':
+      return rectangleVariants(pixels).map(([a, b]) => shapeSpec('rectangle', pixels, `rectangle-${a}x${b}`));
+    default:
+      return [shapeSpec(shape, pixels)];
+  }
 }
 
 export function sparseSpec(k: number): ThreatSpec {
@@ -31,7 +71,7 @@ export function threatLabel(t: ThreatSpec): string {
     case 'patch':
       return `${t.height}×${t.width} patch`;
     case 'shape':
-      return `${t.shape} (${t.pixels} px)`;
+      return `${t.variant} (${t.pixels} px)`;
     case 'sparse':
       return `sparse k=${t.k}`;
   }
@@ -80,7 +120,7 @@ export function parseShapeList(value: string, names: string = SHAPE_NAMES.join('
     }
     return n as ShapeName;
   });
-  return counts.flatMap((px) => shapes.map((s) => shapeSpec(s, px)));
+  return counts.flatMap((px) => shapes.flatMap((s) => shapeVariants(s, px)));
 }
 
 /**
