@@ -10,6 +10,8 @@
 // #region attacks
 export { patchAttack, DEFAULT_PATCH_ATTACK, PLACEMENTS } from './patch-attack.js';
 export type { PatchAttackOptions, Placement } from './patch-attack.js';
+export { sparseAttack, DEFAULT_SPARSE_ATTACK } from './sparse-attack.js';
+export type { SparseAttackOptions } from './sparse-attack.js';
 export type { AttackResult, PatchAttackResult } from './attack-result.js';
 export type { Classifier } from './classifier.js';
 // #endregion
@@ -25,4 +27,9 @@ export type { LocalGradientSmoothingOptions } from './local-gradient-smoothing.j
 export { digitalWatermarking, DEFAULT_DW } from './digital-watermarking.js';
 export type { DigitalWatermarkingOptions } from './digital-watermarking.js';
 export type { Defense } from './defense.js';
+// #endregion
+
+// #region tables
+export { attackTable, formatAttackTable, DEFENSE_NAMES } from './attack-table.js';
+export type { AttackTableOptions, AttackTableRow, DefenseName } from './attack-table.js';
 // #endregion

@@ -3,7 +3,7 @@ import type { Classifier } from './classifier.js';
 import type { Defense } from './defense.js';
 import type { PatchAttackResult } from './attack-result.js';
 import { patchGeometry, locationGrid, describe, type PatchSpec, type PatchGeometry } from './patch-geometry.js';
-import { checkImages, readLabels, checkInt, checkNumber, checkKeys } from './internal/inputs.js';
+import { checkImages, readLabels, checkInt, checkNumber, checkKeys, stripUndefined } from './internal/inputs.js';
 import { predictClasses, resolveTargets, runAttack, type TargetSpec } from './internal/run-attack.js';
 
 /** Where patches may go: see {@link PatchAttackOptions.placement}. */
@@ -96,7 +96,18 @@ function planLocations(
   const grid = locationGrid(g, H, W);
   let origins: (b: number, r: number) => [number, number];
   let reps: number;
-  if (placement === 'corners') {
+  if (g.fixedLocations) {
+    // A threat restricted to explicit origins: 'all' walks them, 'random' draws among them.
+    const list = g.fixedLocations;
+    if (placement === 'corners') {
+      throw new PatchcertError('INVALID_OPTION', `Error in patchAttack: placement must be 'random' or 'all' for a threat with fixed locations, but got 'corners'.`);
+    }
+    reps = placement === 'all' ? perLocation * list.length : restarts;
+    origins = placement === 'all' ? (_b, r) => [list[r % list.length]![0], list[r % list.length]![1]] : () => {
+      const l = list[rng.int(list.length)]!;
+      return [l[0], l[1]];
+    };
+  } else if (placement === 'corners') {
     const cs: [number, number][] = [];
     for (const c of [[0, 0], [0, grid.cols - 1], [grid.rows - 1, 0], [grid.rows - 1, grid.cols - 1]] as [number, number][]) {
       if (!cs.some((d) => d[0] === c[0] && d[1] === c[1])) cs.push(c);
@@ -175,6 +186,11 @@ export function patchAttack(model: Classifier, images: tf.Tensor4D, labels: tf.T
   if (g.height > H || g.width > W) {
     throw new PatchcertError('INVALID_OPTION', `Error in ${fn}: threat must fit in the ${H}x${W} image, but got a ${g.height}x${g.width} patch.`);
   }
+  for (const [r, c] of g.fixedLocations ?? []) {
+    if (r + g.height > H || c + g.width > W) {
+      throw new PatchcertError('INVALID_OPTION', `Error in ${fn}: threat locations must keep the patch inside the ${H}x${W} image, but got [${r}, ${c}].`);
+    }
+  }
   const rng = new Rng(o.seed);
   const { pred: cleanPred, numClasses } = predictClasses(model, o.defense, images, o.batchSize);
   const y = readLabels(labels, B, numClasses, fn);
@@ -216,9 +232,4 @@ export function patchAttack(model: Classifier, images: tf.Tensor4D, labels: tf.T
   });
   const { bestRow: _unused, ...rest } = res;
   return { ...rest, location };
-}
-
-/** Drops `undefined` fields so they do not override defaults in a spread. */
-export function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

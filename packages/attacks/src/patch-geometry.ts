@@ -1,4 +1,5 @@
 import { PatchcertError, assert } from '@patchcert/backend';
+import type { PatchThreat } from '@patchcert/bounds';
 
 /**
  * The pixels a patch attacker controls, relative to the patch origin: a `height × width`
@@ -14,14 +15,18 @@ export interface PatchGeometry {
   readonly width: number;
   /** Row-major `height · width` 0/1 mask (1 = attacker controls the pixel). All ones for a rectangle. */
   readonly mask: Uint8Array;
+  /** Origins `[row, col]` the patch is restricted to (a bounds threat built with `at`); undefined = every origin. */
+  readonly fixedLocations?: readonly (readonly [number, number])[];
 }
 
 /**
  * Anything an attack accepts as its patch: a side length `n` (n×n square), a string `'2x2'` /
  * `'3x5'`, a `{ height, width, mask? }` object where `mask` is row-major 0/1 values or a 2-D
- * boolean/number array, or a `@patchcert/bounds` patch threat (any object exposing those fields).
+ * boolean/number array, or a `@patchcert/bounds` `PatchThreat` (`squarePatch(2)`,
+ * `shapePatch(mask)`, `namedShape(…)`; its `stencil` and `fixedLocations` are honoured).
  */
 export type PatchSpec =
+  | PatchThreat
   | number
   | string
   | { height: number; width: number; mask?: ArrayLike<number> | ReadonlyArray<ReadonlyArray<number | boolean>>; name?: string }
@@ -73,7 +78,7 @@ export function patchGeometry(spec: PatchSpec, fn = 'patchGeometry'): PatchGeome
   }
   if (spec === null || typeof spec !== 'object') throw invalid(fn, 'threat', "a patch size, '2x2', or { height, width, mask? }", spec);
   const o = spec as Record<string, unknown>;
-  const rawMask = o['mask'];
+  const rawMask = o['mask'] ?? o['stencil'];
   let h = o['height'] ?? o['patchHeight'];
   let w = o['width'] ?? o['patchWidth'];
   if (Array.isArray(rawMask) && rawMask.length > 0 && Array.isArray(rawMask[0])) {
@@ -89,14 +94,23 @@ export function patchGeometry(spec: PatchSpec, fn = 'patchGeometry'): PatchGeome
     return finish(fn, h, w, mask, o['name']);
   }
   if (!isPosInt(h) || !isPosInt(w)) throw invalid(fn, 'threat height/width', 'positive integers', { height: h, width: w });
-  if (rawMask === undefined || rawMask === null) return rect(h, w, typeof o['name'] === 'string' ? o['name'] : undefined);
+  const fixed = readFixed(o['fixedLocations'], fn);
+  if (rawMask === undefined || rawMask === null) return { ...rect(h, w, typeof o['name'] === 'string' ? o['name'] : undefined), ...fixed };
   const flat = rawMask as ArrayLike<number>;
   if (typeof flat !== 'object' || typeof flat.length !== 'number' || flat.length !== h * w) {
     throw invalid(fn, 'threat.mask', `${h * w} row-major values (height·width)`, Array.isArray(rawMask) ? `length ${rawMask.length}` : rawMask);
   }
   const mask = new Uint8Array(h * w);
   for (let i = 0; i < h * w; i++) mask[i] = flat[i] ? 1 : 0;
-  return finish(fn, h, w, mask, o['name']);
+  return { ...finish(fn, h, w, mask, o['name']), ...fixed };
+}
+
+function readFixed(v: unknown, fn: string): { fixedLocations?: readonly (readonly [number, number])[] } {
+  if (v === undefined || v === null) return {};
+  if (!Array.isArray(v) || v.length === 0 || v.some((l) => !Array.isArray(l) || l.length !== 2 || !l.every((c) => Number.isInteger(c) && c >= 0))) {
+    throw invalid(fn, 'threat.fixedLocations', 'a non-empty list of [row, col] origins', v);
+  }
+  return { fixedLocations: v.map((l: number[]) => [l[0]!, l[1]!] as const) };
 }
 
 function rect(h: number, w: number, name?: string): PatchGeometry {

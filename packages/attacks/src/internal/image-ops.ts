@@ -1,21 +1,33 @@
 import { tf } from '@patchcert/backend';
 
-/** Forward differences along x and y as one 2-output convolution (fast on wasm, unlike slices). */
+/**
+ * Central differences along x and y, (x[j+1] − x[j−1]) / 2, as one 2-output 3×3 convolution (fast
+ * on wasm, unlike slices). Central, not forward, so both sides of an edge register: a patch
+ * then lights up on all its borders.
+ */
 let diffKernel: tf.Tensor4D | undefined;
 function differenceKernel(): tf.Tensor4D {
-  if (!diffKernel || diffKernel.isDisposed) diffKernel = tf.keep(tf.tensor4d([-1, -1, 1, 0, 0, 1, 0, 0], [2, 2, 1, 2]));
+  if (!diffKernel || diffKernel.isDisposed) {
+    const k = new Float32Array(3 * 3 * 2);
+    const at = (r: number, c: number, o: number): number => (r * 3 + c) * 2 + o;
+    k[at(1, 0, 0)] = -0.5;
+    k[at(1, 2, 0)] = 0.5;
+    k[at(0, 1, 1)] = -0.5;
+    k[at(2, 1, 1)] = 0.5;
+    diffKernel = tf.keep(tf.tensor4d(k, [3, 3, 1, 2]));
+  }
   return diffKernel;
 }
 
 /**
- * Forward-difference image-gradient magnitude of the channel mean, `[B,H,W,1]`, divided by its
+ * Central-difference image-gradient magnitude of the channel mean, `[B,H,W,1]`, divided by its
  * per-image maximum so it lies in [0,1]. Differentiable in x; the per-image maximum is held
  * constant on the backward pass (a scalar per image; its own gradient is a sparse correction
  * that costs more than the rest of the smoothing on wasm).
  */
 export function normalizedGradientMagnitude(x: tf.Tensor4D): tf.Tensor4D {
   const gray = x.shape[3] === 1 ? x : (tf.mean(x, 3, true) as tf.Tensor4D);
-  const d = tf.conv2d(gray, differenceKernel(), 1, [[0, 0], [0, 1], [0, 1], [0, 0]]);
+  const d = tf.conv2d(gray, differenceKernel(), 1, 'same');
   // The small constant keeps the sqrt's gradient finite on flat regions.
   const mag = tf.sqrt(tf.add(tf.sum(tf.square(d), 3, true), 1e-12)) as tf.Tensor4D;
   return divideByMax(mag);

@@ -58,3 +58,8 @@ export function checkKeys(opts: object, known: readonly string[], fn: string): v
     }
   }
 }
+
+/** Drops `undefined` fields so they do not override defaults in a spread. */
+export function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
