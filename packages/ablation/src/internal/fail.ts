@@ -1,0 +1,31 @@
+import { PatchcertError, type PatchcertErrorCode } from '@patchcert/backend';
+
+/** Builds the house-style message "Error in <fn>: <thing> must be <expected>, but got <actual>." */
+export function mustBe(fn: string, thing: string, expected: string, actual: string): string {
+  return `Error in ${fn}: ${thing} must be ${expected}, but got ${actual}.`;
+}
+
+/** Throws `code` with the house-style message unless `cond` holds. */
+export function check(
+  cond: unknown,
+  code: PatchcertErrorCode,
+  fn: string,
+  thing: string,
+  expected: string,
+  actual: () => string,
+): asserts cond {
+  if (!cond) throw new PatchcertError(code, mustBe(fn, thing, expected, actual()));
+}
+
+/** Checks that `v` is an integer in [lo, hi] (INVALID_OPTION otherwise). */
+export function checkInt(fn: string, thing: string, v: unknown, lo: number, hi = Number.POSITIVE_INFINITY): number {
+  const range = hi === Number.POSITIVE_INFINITY ? `an integer >= ${lo}` : `an integer in [${lo}, ${hi}]`;
+  check(typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi, 'INVALID_OPTION', fn, thing, range, () => String(v));
+  return v as number;
+}
+
+/** Checks that `v` is a number in the open interval (lo, hi). */
+export function checkOpen(fn: string, thing: string, v: unknown, lo: number, hi: number): number {
+  check(typeof v === 'number' && v > lo && v < hi, 'INVALID_OPTION', fn, thing, `a number in (${lo}, ${hi})`, () => String(v));
+  return v as number;
+}
