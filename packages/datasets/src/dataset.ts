@@ -11,7 +11,7 @@ export type DatasetSplit = 'train' | 'test';
  * into float32 pixel tensors in [0,1] on demand.
  */
 export interface ImageDataset {
-  /** Registry name the dataset was loaded under (`mnist`, `cifar10`, `folder:<path>`, …). */
+  /** Registry name the dataset was loaded under (`mnist`, `cifar10`, `folder:<path>`, `idx:<dir>`, …). */
   name: string;
   split: DatasetSplit;
   /** Pixels, `count * height * width * channels` bytes, NHWC. */

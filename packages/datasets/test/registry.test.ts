@@ -208,6 +208,8 @@ load('should honour env.cacheDir at call time', async () => {
 load('should throw for unknown names, bad options and missing sources', async () => {
   await throwsCode(() => loadDataset('imagenet'), 'INVALID_ARGUMENT', /'imagenet'/);
   await throwsCode(() => loadDataset('folder:'), 'INVALID_ARGUMENT', /folder:<path>/);
+  await throwsCode(() => loadDataset('idx:'), 'INVALID_ARGUMENT', /idx:<directory>/);
+  await throwsCode(() => loadDataset(`idx:${join(tmp(), 'gone')}`), 'FILE_NOT_FOUND', /gone/);
   await throwsCode(() => loadDataset('mnist', { split: 'val' as 'train' }), 'INVALID_OPTION', /split/);
   await throwsCode(() => loadDataset('mnist', { limit: 5, sample: 5 }), 'INVALID_OPTION', /exclusive/);
   await throwsCode(() => loadDataset('mnist', { limit: -1 }), 'INVALID_OPTION', /limit/);
@@ -228,6 +230,29 @@ load('should throw DATA_FORMAT when a root holds IDX files of another image size
   put(root, 't10k-images-idx3-ubyte', file(0x803, [2, 3, 3], 18));
   put(root, 't10k-labels-idx1-ubyte', file(0x801, [2], 2));
   await throwsCode(() => loadDataset('mnist', { split: 'test', root }), 'DATA_FORMAT', /28x28x1.*3x3x1/);
+});
+
+load('should load idx:<directory> with classes counted over both splits', async () => {
+  const root = tmp();
+  const file = (magic: number, dims: number[], data: number[]) => {
+    const out = Buffer.alloc(4 + 4 * dims.length + data.length);
+    out.writeUInt32BE(magic, 0);
+    dims.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+    out.set(data, 4 + 4 * dims.length);
+    return out;
+  };
+  put(root, 'train-images-idx3-ubyte', file(0x803, [2, 1, 2], [1, 2, 3, 4]));
+  put(root, 'train-labels-idx1-ubyte', file(0x801, [2], [0, 1]));
+  put(root, 't10k-images-idx3-ubyte', file(0x803, [1, 1, 2], [9, 8]));
+  put(root, 't10k-labels-idx1-ubyte', file(0x801, [1], [4]));
+  const train = await loadDataset(`idx:${root}`);
+  assert.equal(train.shape, [1, 2, 1]);
+  assert.equal(train.classNames, ['0', '1', '2', '3', '4']);
+  assert.equal(Array.from(train.images), [1, 2, 3, 4]);
+  assert.equal(train.normalization, { mean: [0], std: [1] });
+  const test = await loadDataset(`idx:${root}`, { split: 'test' });
+  assert.equal(Array.from(test.labels), [4]);
+  assert.is(test.classNames.length, 5);
 });
 
 load('should treat options set to undefined as left out', async () => {
