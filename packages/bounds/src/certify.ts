@@ -97,7 +97,7 @@ export function certify(model: SequentialModel, images: tf.Tensor4D, labels: Lab
       const prep = prepareBatch(model, pixels, y, eps);
       const pred = tf.argMax(model.forward(prep.boxes.clean), 1).dataSync();
       for (let b = 0; b < bn; b++) res.correct[b0 + b] = pred[b] === y[b] ? 1 : 0;
-      const plan = createPlan(prep, threat, args.method);
+      const plan = createPlan(prep, threat, args.method, false);
       try {
         const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, bn, total, options.chunk);
         for (let l0 = 0; l0 < total; l0 += step) {

@@ -25,16 +25,19 @@ export function elidedMarginsCenterRadius(model: SequentialModel, box: CenterRad
     const kernel = w.kernel as tf.Tensor2D; // [in, classes]
     const [inDim, classes] = kernel.shape;
     const batch = onehot.shape[0];
-    // W_y per image as a one-hot matmul: exact, and differentiable without gather.
-    const wy = tf.matMul(onehot, kernel, false, true); // [B, in]
-    const wt = tf.sub(tf.reshape(wy, [batch, inDim, 1]), tf.reshape(kernel, [1, inDim, classes])); // [B, in, classes]
-    const by = tf.sum(tf.mul(onehot, w.bias), 1, true); // [B, 1]
-    const bt = tf.reshape(tf.sub(by, w.bias), [batch, 1, classes]);
-    const mu = tf.reshape(box.mu, [batch, -1, inDim]) as tf.Tensor3D;
-    const r = tf.reshape(box.r, [batch, -1, inDim]) as tf.Tensor3D;
-    const center = tf.add(tf.matMul(mu, wt as tf.Tensor3D), bt);
-    const radius = tf.matMul(r, tf.abs(wt) as tf.Tensor3D);
-    return tf.sub(center, radius) as tf.Tensor3D;
+    // Plain 2-D matmuls only (batched matmuls with a 10-column output are slow on wasm).
+    // Center: c = μ·W + b, and the margin center c_y − c_j (exactly 0 at j = y).
+    const mu = tf.reshape(box.mu, [-1, inDim]) as tf.Tensor2D;
+    const r = tf.reshape(box.r, [-1, inDim]) as tf.Tensor2D;
+    const c = tf.reshape(tf.add(tf.matMul(mu, kernel), w.bias), [batch, -1, classes]);
+    const oh = tf.reshape(onehot, [batch, 1, classes]);
+    const cy = tf.sum(tf.mul(c, oh), 2, true);
+    // Radius: r·|W_y − W_j| for every (y, j) at once, [in, classes·classes] with column y·classes + j,
+    // then the row's own y block picked by the one-hot labels.
+    const absDiff = tf.reshape(tf.abs(tf.sub(tf.reshape(kernel, [inDim, classes, 1]), tf.reshape(kernel, [inDim, 1, classes]))), [inDim, classes * classes]);
+    const rad = tf.reshape(tf.matMul(r, absDiff as tf.Tensor2D), [batch, -1, classes, classes]);
+    const ry = tf.sum(tf.mul(rad, tf.reshape(onehot, [batch, 1, classes, 1])), 2);
+    return tf.sub(tf.sub(cy, c), ry) as tf.Tensor3D;
   });
 }
 

@@ -59,7 +59,7 @@ function withPasses<T>(fn: string, model: SequentialModel, images: tf.Tensor4D, 
     perImage = locs.length / batch;
   }
   const prep = prepareBatch(model, images, args.labels, options.eps);
-  const plan = createPlan(prep, threat, args.method);
+  const plan = createPlan(prep, threat, args.method, true);
   try {
     const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, batch, perImage, options.chunk);
     return body({

@@ -39,8 +39,11 @@ function sparsePlan(prep: PreparedBatch, threat: SparseThreat): MarginPlan {
   };
 }
 
-/** Picks the plan for a threat and method. */
-export function createPlan(prep: PreparedBatch, threat: ThreatModel, method: BoundMethod): MarginPlan {
+/**
+ * Picks the plan for a threat and method. `differentiable` plans keep every step on the tfjs
+ * tape (training); the others may assemble data on the host (certification).
+ */
+export function createPlan(prep: PreparedBatch, threat: ThreatModel, method: BoundMethod, differentiable: boolean): MarginPlan {
   if (threat.kind === 'sparse') return sparsePlan(prep, threat);
   const patch = threat as PatchThreat;
   if (method === 'naive') return naivePlan(prep, patch);
@@ -48,7 +51,7 @@ export function createPlan(prep: PreparedBatch, threat: ThreatModel, method: Bou
     case 'dense-first':
       return denseFirstPlan(prep, patch);
     case 'conv-window':
-      return convWindowPlan(prep, patch);
+      return convWindowPlan(prep, patch, differentiable);
     default:
       return naivePlan(prep, patch);
   }
