@@ -5,7 +5,7 @@ import type { SequentialModel } from '@patchcert/models';
 import type { AdamState } from './adam.js';
 import type { TrainConfig } from './train-config.js';
 import type { EpochMetrics } from './trainer-events.js';
-import { saveModel, loadModel } from './internal/models-api.js';
+import { saveModel, loadModel } from '@patchcert/models';
 
 /** Everything besides the model weights that resuming needs. */
 export interface CheckpointState {

@@ -2,6 +2,8 @@
 // @patchcert/pooling or a user package) registers itself the same way through
 // registerStrategy; the training loop only ever calls createStrategy.
 import { PatchcertError } from '@patchcert/backend';
+import { locationMargins } from '@patchcert/bounds';
+import { guidedPatches } from '@patchcert/unet-guide';
 import { registerStrategy, type StrategyDefinition } from './strategy-registry.js';
 import { naturalTraining } from './strategies/natural-training.js';
 import { allPatches } from './strategies/all-patches.js';
@@ -17,7 +19,7 @@ const randomDef: StrategyDefinition<'random'> = {
 };
 const sparseDef: StrategyDefinition<'sparse'> = { type: 'sparse', description: 'top-k first layer bound for a k-pixel threat', create: (_p, ctx) => sparseTraining(ctx.threat) };
 
-function pending(type: 'guided' | 'pooled', pkg: string): StrategyDefinition<typeof type> {
+function pending(type: 'pooled', pkg: string): StrategyDefinition<typeof type> {
   return {
     type,
     description: `provided by ${pkg}`,
@@ -37,7 +39,23 @@ export function registerBuiltinStrategies(): void {
   registerStrategy(pooledDef);
 }
 
-const guidedDef = pending('guided', '@patchcert/unet-guide');
+const guidedDef: StrategyDefinition<'guided'> = {
+  type: 'guided',
+  description: 'worst case over k locations per image sampled from a U-Net that predicts margins (@patchcert/unet-guide)',
+  create: (p, ctx) => {
+    if (ctx.threat.kind !== 'patch') throw new PatchcertError('INVALID_OPTION', `Error in createStrategy: guided needs a patch threat, but got ${ctx.threat.name}.`);
+    return guidedPatches({
+      k: p.k,
+      threat: ctx.threat,
+      ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
+      ...(p.baseWidth !== undefined ? { baseWidth: p.baseWidth } : {}),
+      learningRate: ctx.config.lr,
+      // Derived from the run seed, not drawn, so a resumed run builds the same U-Net.
+      seed: ctx.config.seed + 1,
+      locationMargins,
+    });
+  },
+};
 const pooledDef = pending('pooled', '@patchcert/pooling');
 
 registerBuiltinStrategies();

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, Rng, PatchcertError, currentBackend, initBackend } from '@patchcert/backend';
-import { buildModel, type SequentialModel } from '@patchcert/models';
+import { buildModel, saveModel, type SequentialModel } from '@patchcert/models';
 import { loadDataset, batches, type ImageDataset } from '@patchcert/datasets';
 import type { MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
 import { Adam } from './adam.js';
@@ -14,7 +14,6 @@ import { naturalTraining } from './strategies/natural-training.js';
 import { saveCheckpoint, loadCheckpoint, findCheckpoint, CHECKPOINT_DIR } from './checkpoint.js';
 import { evaluateCertified } from './evaluate.js';
 import { makeThreat } from './internal/bounds-api.js';
-import { saveModel } from './internal/models-api.js';
 import type { EpochMetrics, EvaluationResult, TrainEvent, TrainResult } from './trainer-events.js';
 
 /** Options of {@link train}; every field but `out` is optional. */
@@ -79,6 +78,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   let history: EpochMetrics[] = [];
   let trainSecondsTotal = 0;
   let strategyState: Record<string, unknown> | undefined;
+  let rngState: ReturnType<Rng['getState']> | undefined;
   let adamState: Awaited<ReturnType<typeof loadCheckpoint>>['adam'] | undefined;
   const resumed = Boolean(options.resume && findCheckpoint(out));
   if (resumed) {
@@ -94,7 +94,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     startEpoch = ck.state.epoch + 1;
     history = ck.state.history;
     trainSecondsTotal = ck.state.trainSeconds;
-    rng.setState(ck.state.rng);
+    rngState = ck.state.rng;
     strategyState = ck.state.strategy;
     adamState = ck.adam;
   } else {
@@ -113,7 +113,10 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const vars = model.trainableVariables();
   const adam = new Adam(vars);
   if (adamState) adam.setState(adamState);
+  // The strategy is built from the fresh generator in both a new and a resumed run, so any draw
+  // it makes at construction is the same; the checkpoint's stream and state are restored after.
   const strategy: MarginStrategy = await createStrategy(config.strategy, { threat, model, config, rng });
+  if (rngState) rng.setState(rngState);
   if (strategyState && strategy.setState) await strategy.setState(strategyState);
   const natural = naturalTraining();
   // metrics.jsonl is rebuilt from the checkpoint's history, so rows of a killed epoch vanish.
@@ -143,7 +146,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       for (const batch of batches(trainSet, { batchSize: bs, shuffle: true, rng, augment: config.augment })) {
         const eps = batchEps(epoch, b, N, bs, sched);
         lastEps = eps;
-        const ctx: MarginStrategyContext & { threat: typeof threat } = { model, images: batch.x, labels: batch.y, eps, rng, training: true, threat };
+        // threat, lr and epoch ride along for strategies that need them (guided: the U-Net's own Adam).
+        const ctx: MarginStrategyContext & { threat: typeof threat; lr: number; epoch: number } = { model, images: batch.x, labels: batch.y, eps, rng, training: true, threat, lr, epoch };
         try {
           const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(batch.x), 1), tf.cast(batch.y, 'int32')), 'float32')));
           const { value, grads } = tf.variableGrads(() => certificateLoss(s.margins(ctx), batch.y), vars);
