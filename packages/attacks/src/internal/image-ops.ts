@@ -19,6 +19,18 @@ function differenceKernel(): tf.Tensor4D {
   return diffKernel;
 }
 
+/** `[1,H,W,2]` mask: 0 where the x (channel 0) or y (channel 1) difference would reach past the border. */
+function borderMask(H: number, W: number): tf.Tensor4D {
+  const m = new Float32Array(H * W * 2);
+  for (let i = 0; i < H; i++) {
+    for (let j = 0; j < W; j++) {
+      m[(i * W + j) * 2] = j > 0 && j < W - 1 ? 1 : 0;
+      m[(i * W + j) * 2 + 1] = i > 0 && i < H - 1 ? 1 : 0;
+    }
+  }
+  return tf.tensor4d(m, [1, H, W, 2]);
+}
+
 /**
  * Central-difference image-gradient magnitude of the channel mean, `[B,H,W,1]`, divided by its
  * per-image maximum so it lies in [0,1]. Differentiable in x; the per-image maximum is held
@@ -27,7 +39,9 @@ function differenceKernel(): tf.Tensor4D {
  */
 export function normalizedGradientMagnitude(x: tf.Tensor4D): tf.Tensor4D {
   const gray = x.shape[3] === 1 ? x : (tf.mean(x, 3, true) as tf.Tensor4D);
-  const d = tf.conv2d(gray, differenceKernel(), 1, 'same');
+  // Zero padding would invent an edge along the border of any non-black image; drop the
+  // difference across the border instead.
+  const d = tf.mul(tf.conv2d(gray, differenceKernel(), 1, 'same'), borderMask(x.shape[1], x.shape[2]));
   // The small constant keeps the sqrt's gradient finite on flat regions.
   const mag = tf.sqrt(tf.add(tf.sum(tf.square(d), 3, true), 1e-12)) as tf.Tensor4D;
   return divideByMax(mag);
