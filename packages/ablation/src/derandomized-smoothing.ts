@@ -1,6 +1,6 @@
 import { op, tf } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
-import { encodeAblated } from './ablation-encoding.js';
+import type { encodeAblated } from './ablation-encoding.js';
 import { bandCount, bandMasks, bandsMetByPatch, type BandKind } from './ablation-masks.js';
 import { check, checkInt } from './internal/fail.js';
 import { checkModelAndImages, readLabels } from './internal/inputs.js';
@@ -62,6 +62,20 @@ export interface DerandomizedCertifyResult {
 
 const DEFAULT_BATCH_SIZE = 2048;
 
+/**
+ * Every image under every band's ablation, image-major: `[n · bands, H, W, 2C]` from images
+ * `[n, H, W, C]` and keep masks `[bands, H, W, 1]`. The same encoding as {@link encodeAblated},
+ * by broadcasting in rank 5 (tfjs has no rank-5 tile gradient, and broadcasting copies nothing).
+ */
+function encodeBands(images: tf.Tensor4D, masks: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = images.shape;
+  const bands = masks.shape[0];
+  const x = tf.reshape(images, [n, 1, h, w, c]);
+  const keep = tf.reshape(masks, [1, bands, h, w, 1]);
+  const encoded = tf.concat([tf.mul(x, keep), tf.mul(tf.sub(1, x), keep)], 4);
+  return tf.reshape(encoded, [n * bands, h, w, 2 * c]) as tf.Tensor4D;
+}
+
 function checkBandOptions(fn: string, opts: BandVoteOptions, h: number, w: number): Required<Omit<BandVoteOptions, 'threshold'>> & { threshold: number | undefined } {
   check(opts !== null && typeof opts === 'object', 'INVALID_OPTION', fn, 'options', 'an object', () => String(opts));
   const kind = opts.kind ?? 'column';
@@ -97,9 +111,7 @@ export function bandVotes(model: SequentialModel, images: tf.Tensor4D, options: 
       const b = Math.min(perPass, n - start);
       const [cls, best] = tf.tidy(() => {
         const x = tf.slice(images, [start, 0, 0, 0], [b, h, w, c]);
-        const rows = tf.reshape(tf.tile(tf.expandDims(x, 1), [1, bands, 1, 1, 1]), [b * bands, h, w, c]) as tf.Tensor4D;
-        const keep = b === 1 ? masks : (tf.tile(masks, [b, 1, 1, 1]) as tf.Tensor4D);
-        const logits = model.predict(encodeAblated(rows, keep));
+        const logits = model.predict(encodeBands(x, masks));
         return [tf.argMax(logits, 1), tf.max(logits, 1)];
       });
       const clsData = cls.dataSync();
@@ -204,8 +216,7 @@ function softVoteLogits_(model: SequentialModel, images: tf.Tensor4D, options: P
   const n = images.shape[0];
   const bands = bandCount(kind, h, w);
   const masks = tf.tensor4d(bandMasks(kind, h, w, bandWidth), [bands, h, w, 1]);
-  const rows = tf.reshape(tf.tile(tf.expandDims(images, 1), [1, bands, 1, 1, 1]), [n * bands, h, w, c]) as tf.Tensor4D;
-  const probs = tf.softmax(model.predict(encodeAblated(rows, tf.tile(masks, [n, 1, 1, 1]) as tf.Tensor4D)));
+  const probs = tf.softmax(model.predict(encodeBands(images, masks)));
   const mean = tf.mean(tf.reshape(probs, [n, bands, model.numClasses]), 1);
   return tf.log(tf.add(mean, 1e-12)) as tf.Tensor2D;
 }
