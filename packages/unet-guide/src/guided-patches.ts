@@ -1,8 +1,8 @@
 import { tf, normalizeImages, assert, PatchcertError } from '@patchcert/backend';
-import type { MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
+import type { MarginStrategy, MarginStrategyContext, ThreatModel } from '@patchcert/bounds';
 import { UNetGuide, type UNetGuideState } from './unet-guide.js';
 import type { GuidedSample } from './guided-sampler.js';
-import { naiveLocationMargins, threatGrid, type GridThreat, type LocationMarginsFn } from './internal/bounds-api.js';
+import { locationMargins, threatGrid, type LocationMarginsFn } from './internal/bounds-api.js';
 
 /** Options of {@link guidedPatches}; every optional field has the default listed. */
 export interface GuidedPatchesOptions {
@@ -11,8 +11,8 @@ export interface GuidedPatchesOptions {
    * (guide10) or 20 (guide20) for ten classes. Must be a multiple of the class count.
    */
   k: number;
-  /** The patch threat; when omitted, the context's `threat` (what trainers passes). */
-  threat?: GridThreat;
+  /** The patch threat (`squarePatch(n)`, a rectangle or shape); when omitted, the context's `threat`. */
+  threat?: ThreatModel;
   /** T in softmax(−T·prediction). @defaultValue 1 */
   temperature?: number;
   /** U-Net base width. @defaultValue 6 for one input channel, 10 otherwise */
@@ -29,15 +29,15 @@ export interface GuidedPatchesOptions {
   /** Reference quirk Q2: transposed index → coordinates. @defaultValue false */
   transposeCoordinates?: boolean;
   /**
-   * Per-location bounds `[B, L, classes]`; bounds' `locationMargins` once it is exported.
-   * @defaultValue a naive full-box IBP (exact)
+   * Per-location bounds `[B, L, classes]` (to wrap or instrument them).
+   * @defaultValue bounds' `locationMargins` (fast exact path)
    */
   locationMargins?: LocationMarginsFn;
 }
 
 /** Context fields the guided strategy reads when the trainer provides them. */
 interface OptionalContext {
-  threat?: GridThreat;
+  threat?: ThreatModel;
   /** Epoch index: a change zeroes the summed gradients of `accumulateGradients`. */
   epoch?: number;
   /** The classifier's current learning rate, applied to the U-Net's Adam too (§7.4). */
@@ -78,16 +78,14 @@ export interface GuidedPatchStrategy extends MarginStrategy {
 export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrategy {
   const { k } = options;
   assert(Number.isInteger(k) && k >= 1, () => `Error in guidedPatches: k must be a positive integer, but got ${k}.`, 'INVALID_OPTION');
-  const bound = (options.locationMargins ?? naiveLocationMargins) as (
-    ...a: Parameters<typeof naiveLocationMargins>
-  ) => tf.Tensor3D;
+  const bound: LocationMarginsFn = options.locationMargins ?? locationMargins;
   let guide: UNetGuide | null = null;
   let pending: { sample: GuidedSample; targets: Float32Array } | null = null;
   let lastEpoch: number | undefined;
   let lastUNetLoss = Number.NaN;
   let lastLocationsPerImage = 0;
 
-  const threatOf = (ctx: MarginStrategyContext): GridThreat => {
+  const threatOf = (ctx: MarginStrategyContext): ThreatModel => {
     const t = options.threat ?? (ctx as MarginStrategyContext & OptionalContext).threat;
     if (!t) throw new PatchcertError('INVALID_ARGUMENT', 'Error in guidedPatches: a threat must be given to the strategy or in its context, but got none.');
     return t;

@@ -24,8 +24,8 @@ export type { UNetGuideOptions, UNetGuideState } from './unet-guide.js';
 // #region strategy
 export { guidedPatches } from './guided-patches.js';
 export type { GuidedPatchesOptions, GuidedPatchStrategy } from './guided-patches.js';
-export { naiveLocationMargins, threatGrid } from './internal/bounds-api.js';
-export type { GridThreat, LocationMarginsFn } from './internal/bounds-api.js';
+export { threatGrid } from './internal/bounds-api.js';
+export type { LocationMarginsFn } from './internal/bounds-api.js';
 // #endregion
 
 // #region internal types that appear in public signatures

@@ -2,7 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tf, Rng } from '@patchcert/backend';
 import { buildModel, type SequentialModel } from '@patchcert/models';
-import { guidedPatches, naiveLocationMargins, type GridThreat, type GuidedPatchStrategy } from '@patchcert/unet-guide';
+import { squarePatch, locationMargins } from '@patchcert/bounds';
+import { guidedPatches, type GuidedPatchStrategy } from '@patchcert/unet-guide';
 import { initTrainingBackend, pearson } from './___helpers.js';
 
 // Does the U-Net learn the margin map? A fixed MLP whose first layer is weighted towards the
@@ -11,7 +12,7 @@ import { initTrainingBackend, pearson } from './___helpers.js';
 // them from the image). The U-Net is trained only through guided(10) on 64 images, then its
 // eval-mode predictions are compared with the true bounds at all 729 locations.
 
-const THREAT: GridThreat = { kind: 'patch', height: 2, width: 2 };
+const THREAT = squarePatch(2);
 const LOCS = 27 * 27;
 
 function strokeImages(n: number, rng: Rng): tf.Tensor4D {
@@ -56,7 +57,7 @@ function centreWeightedMlp(): SequentialModel {
 function correlations(model: SequentialModel, s: GuidedPatchStrategy, x: tf.Tensor4D, y: tf.Tensor1D): { overall: number; perMap: number } {
   const n = x.shape[0];
   const all = new Int32Array(n * LOCS).map((_, i) => i % LOCS);
-  const truth = tf.tidy(() => naiveLocationMargins(model, x, y, THREAT, { locations: all, eps: 1 }).dataSync());
+  const truth = tf.tidy(() => locationMargins(model, x, y, THREAT, { locations: all, eps: 1 }).dataSync());
   const pred = tf.tidy(() => s.guide!.predict(x, false).dataSync());
   const labels = y.dataSync();
   const a: number[] = [];

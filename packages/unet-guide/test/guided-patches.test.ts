@@ -2,7 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tf, Rng } from '@patchcert/backend';
 import { buildModel, type SequentialModel } from '@patchcert/models';
-import { guidedPatches, naiveLocationMargins, type GridThreat } from '@patchcert/unet-guide';
+import { squarePatch, locationMargins } from '@patchcert/bounds';
+import { guidedPatches } from '@patchcert/unet-guide';
 import { initTrainingBackend, throwsCode } from './___helpers.js';
 
 interface Ctx {
@@ -11,7 +12,7 @@ interface Ctx {
   y: tf.Tensor1D;
 }
 const guided = suite<Ctx>('guidedPatches');
-const THREAT: GridThreat = { kind: 'patch', height: 2, width: 2 };
+const THREAT = squarePatch(2);
 const B = 4;
 
 guided.before(async (ctx) => {
@@ -33,7 +34,7 @@ guided('should return the per-class minimum over the drawn locations, 0 at y, no
     threat: THREAT,
     seed: 1,
     locationMargins: (m, x, y, t, o) => {
-      const lm = naiveLocationMargins(m, x, y, t as GridThreat, o);
+      const lm = locationMargins(m, x, y, t, o);
       seen = { locations: o.locations.slice(), lm: Array.from(lm.dataSync()) };
       return lm;
     },
@@ -56,7 +57,7 @@ guided('should return the per-class minimum over the drawn locations, 0 at y, no
   }
   // Sound as a loss input: never below the true worst case over all 729 locations.
   const all = new Int32Array(B * 729).map((_, i) => i % 729);
-  const worst = tf.tidy(() => tf.min(naiveLocationMargins(ctx.model, ctx.x, ctx.y, THREAT, { locations: all, eps: 1 }), 1).arraySync()) as number[][];
+  const worst = tf.tidy(() => tf.min(locationMargins(ctx.model, ctx.x, ctx.y, THREAT, { locations: all, eps: 1 }), 1).arraySync()) as number[][];
   for (let n = 0; n < B; n++) for (let j = 0; j < 10; j++) assert.ok(got[n]![j]! >= worst[n]![j]! - 1e-5);
   m.dispose();
   s.dispose();
@@ -102,10 +103,12 @@ guided('should resume from getState: same U-Net, same draws, same margins', asyn
   b.dispose();
 });
 
-guided('should throw INVALID_OPTION for a k that is not a multiple of the classes', (ctx) => {
+guided('should throw for a k that is not a multiple of the classes, a fixed-location threat or no threat', (ctx) => {
   throwsCode(() => guidedPatches({ k: 0 }), 'INVALID_OPTION');
   const s = guidedPatches({ k: 15, threat: THREAT });
   throwsCode(() => s.margins({ model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(1), training: true }), 'INVALID_OPTION');
+  const fixed = guidedPatches({ k: 10, threat: squarePatch(2, { at: [[0, 0]] }) });
+  throwsCode(() => fixed.margins({ model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(1), training: true }), 'INVALID_OPTION');
   const none = guidedPatches({ k: 10 });
   throwsCode(() => none.margins({ model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(1), training: true }), 'INVALID_ARGUMENT');
 });
