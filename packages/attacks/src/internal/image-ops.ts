@@ -43,15 +43,20 @@ export function normalizedGradientMagnitude(x: tf.Tensor4D): tf.Tensor4D {
   // difference across the border instead.
   const d = tf.mul(tf.conv2d(gray, differenceKernel(), 1, 'same'), borderMask(x.shape[1], x.shape[2]));
   // The small constant keeps the sqrt's gradient finite on flat regions.
-  const mag = tf.sqrt(tf.add(tf.sum(tf.square(d), 3, true), 1e-12)) as tf.Tensor4D;
+  // The constant keeps the sqrt's gradient finite on flat regions; subtracting its root makes a
+  // flat region exactly 0 again.
+  const mag = tf.relu(tf.sub(tf.sqrt(tf.add(tf.sum(tf.square(d), 3, true), 1e-12)), 1e-6)) as tf.Tensor4D;
   return divideByMax(mag);
 }
 
-/** v / max(v) per image (max held constant for gradients), 0 for an all-zero map. */
+/**
+ * v / max(v) per image (max held constant for gradients). A map whose maximum is below 1e-4
+ * (a flat image) stays near 0 instead of being blown up to 1.
+ */
 export function divideByMax(v: tf.Tensor4D): tf.Tensor4D {
   const B = v.shape[0];
   const hi = detach(tf.max(tf.reshape(v, [B, -1]), 1));
-  return tf.div(v, tf.reshape(tf.add(hi, 1e-8), [B, 1, 1, 1])) as tf.Tensor4D;
+  return tf.div(v, tf.reshape(tf.maximum(hi, 1e-4), [B, 1, 1, 1])) as tf.Tensor4D;
 }
 
 /** A copy of `x` with no link to any gradient tape (reads the values back). */
