@@ -37,14 +37,18 @@ function addLoad(bench: Bench, name: string, dataset: string, split: DatasetSpli
 }
 
 /** One epoch of batches: gather, optional augmentation, uint8 → float32 and tensor upload. */
-function addEpoch(bench: Bench, name: string, get: () => ImageDataset, augment: boolean): void {
-  bench.add(name, () => {
-    const rng = new Rng(0);
-    for (const { x, y } of batches(get(), { batchSize: 256, shuffle: true, rng, augment })) {
-      x.dataSync();
-      tf.dispose([x, y]);
-    }
-  });
+function addEpoch(bench: Bench, name: string, get: () => ImageDataset, augment: boolean, beforeAll?: () => Promise<void>): void {
+  bench.add(
+    name,
+    () => {
+      const rng = new Rng(0);
+      for (const { x, y } of batches(get(), { batchSize: 256, shuffle: true, rng, augment })) {
+        x.dataSync();
+        tf.dispose([x, y]);
+      }
+    },
+    beforeAll ? { beforeAll } : {},
+  );
 }
 
 export async function run(preset: BenchPreset): Promise<void> {
@@ -53,19 +57,15 @@ export async function run(preset: BenchPreset): Promise<void> {
   const info = await initBackend();
   // Cold loads of the JPEG copy take seconds each; a long warm-up would only repeat them.
   const slow = { ...benchOptions(preset, 'x'), iterations: 1, time: 0, warmupIterations: preset === 'quick' ? 0 : 1 };
-  const bench = new Bench({ ...benchOptions(preset, `datasets/loading ${describeBackend(info)}`), ...{} });
+  const bench = new Bench(benchOptions(preset, `datasets/loading ${describeBackend(info)}`));
   const slowBench = new Bench({ ...slow, name: `datasets/loading (cold/cached JPEG, ${preset}) ${describeBackend(info)}` });
   let mnist: ImageDataset | undefined;
   let cifar: ImageDataset | undefined;
   try {
     addLoad(bench, 'mnist train 60000x28x28x1 load (raw IDX, never cached)', 'mnist', 'train', true);
-    bench.add('mnist train epoch: batches 256, shuffled → float32 tensors', () => {
-      const rng = new Rng(0);
-      for (const { x, y } of batches(mnist!, { batchSize: 256, shuffle: true, rng })) {
-        x.dataSync();
-        tf.dispose([x, y]);
-      }
-    }, { beforeAll: async () => void (mnist = await loadDataset('mnist')) });
+    addEpoch(bench, 'mnist train epoch: batches 256, shuffled → float32 tensors', () => mnist!, false, async () => {
+      mnist = await loadDataset('mnist');
+    });
     if (existsSync(FASHION_DIR)) {
       addLoad(bench, 'fashion-mnist train 60000x28x28x1 load cold (gunzip IDX)', 'fashion-mnist', 'train', true);
       addLoad(bench, 'fashion-mnist train 60000x28x28x1 load cached', 'fashion-mnist', 'train', false);
