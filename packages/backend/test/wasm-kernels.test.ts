@@ -28,7 +28,9 @@ const CONV_CASES: ConvCase[] = [
   { tag: 'k4 s2 same even', x: [2, 8, 8, 5], filter: [4, 4, 5, 3], strides: 2, pad: 'same' },
   { tag: 'k4 s2 valid, last row unread', x: [2, 9, 9, 4], filter: [4, 4, 4, 3], strides: 2, pad: 'valid' },
   { tag: 'k3x5 s1x2 asymmetric pad', x: [2, 6, 10, 4], filter: [3, 5, 4, 2], strides: [1, 2], pad: explicit(2, 0, 1, 3) },
-  { tag: 'k4 s2 same into 2 ch (stock path)', x: [2, 8, 8, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
+  { tag: 'k4 s2 same into 2 ch', x: [2, 8, 8, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
+  { tag: 'k1 s2 (filter smaller than stride)', x: [2, 7, 7, 3], filter: [1, 1, 3, 2], strides: 2, pad: 'valid' },
+  { tag: 'k3 s3 pad2 on 10x10', x: [2, 10, 10, 4], filter: [3, 3, 4, 2], strides: 3, pad: explicit(2, 2, 2, 2) },
   { tag: 'k3 s2 pad3 (beyond filter)', x: [1, 5, 5, 2], filter: [3, 3, 2, 2], strides: 2, pad: explicit(3, 3, 3, 3) },
 ];
 

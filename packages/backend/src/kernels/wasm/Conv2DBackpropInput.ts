@@ -7,49 +7,110 @@ import {
   runStock,
   stockConfig,
   type KernelArgs,
+  type WasmBackend,
 } from './wasm-backend.js';
 
 // Why this replaces the stock kernel: stock wasm Conv2DBackpropInput is a scalar loop, the slowest
-// part of a conv training step. The input gradient of a convolution is itself a convolution: of dy
-// spread out by the stride (zeros between its rows and columns), padded by filter−1−pad, with the
-// spatially flipped filter whose in/out channels are swapped. That plain convolution runs on
-// XNNPACK through the stock Conv2D kernel and gives the same numbers.
+// part of a conv training step. The input gradient of a convolution is itself a convolution, run
+// here on XNNPACK through the stock Conv2D kernel. For stride s it splits into s_h·s_w phases
+// (polyphase): the rows a ≡ φ (mod s) of dx only see the filter taps p ≡ φ + top (mod s), so each
+// phase is a stride-1 convolution of dy with that sub-filter, flipped and with in/out channels
+// swapped. The phases are then interleaved into dx. Same numbers as the stock loop, with no
+// multiplications by the zeros a stride-spread dy would hold.
 
-type Conv2DBackpropInputAttrs = tf.Conv2DBackpropInputAttrs;
-
-// Strided gradients with fewer input channels than this stay on the stock loop. Measured at
-// batch 256 (ms, patchcert / stock): k4 s2 into 1 ch 20 / 15, into 2 ch 49 / 38, into 3 ch 43 / 50,
-// into 8 ch 13 / 56, into 16 ch 63 / 160; stride 1 wins everywhere (k3, 32 ch: 85 / 1052).
-const MIN_CHANNELS_STRIDED = 4;
-
-/** dy [n, oh, ow, c] → [n, oh·sh, ow·sw, c] with dy at multiples of the stride, zeros elsewhere. */
-function spreadByStride(args: KernelArgs, dy: tf.TensorInfo, sh: number, sw: number, temps: tf.TensorInfo[]): tf.TensorInfo {
-  const [n, oh, ow, c] = dy.shape as [number, number, number, number];
-  const six = runStock(tf.Reshape, { inputs: { x: dy }, backend: args.backend, attrs: { shape: [n, oh, 1, ow, 1, c] } });
-  temps.push(six);
-  const padded = runStock(tf.PadV2, {
-    inputs: { x: six },
-    backend: args.backend,
-    attrs: { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 },
-  });
-  temps.push(padded);
-  const spread = runStock(tf.Reshape, { inputs: { x: padded }, backend: args.backend, attrs: { shape: [n, oh * sh, ow * sw, c] } });
-  temps.push(spread);
-  return spread;
+/** One axis of the polyphase split: which taps a phase uses and how dy is padded for it. */
+interface PhaseAxis {
+  /** First filter tap of the phase; taps are first, first+s, … */
+  firstTap: number;
+  /** Number of taps (ceil((filter − firstTap) / s)). */
+  taps: number;
+  /** Padding of dy before / after (negative: rows of dy cut). */
+  before: number;
+  after: number;
 }
 
-/** filter [fh, fw, cin, cout] → [fh, fw, cout, cin], flipped in both spatial axes. */
-function flippedTransposedFilter(args: KernelArgs, filter: tf.TensorInfo, temps: tf.TensorInfo[]): tf.TensorInfo {
-  const flipped = runStock(tf.Reverse, { inputs: { x: filter }, backend: args.backend, attrs: { dims: [0, 1] } });
-  temps.push(flipped);
-  const swapped = runStock(tf.Transpose, { inputs: { x: flipped }, backend: args.backend, attrs: { perm: [0, 1, 3, 2] } });
-  temps.push(swapped);
-  return swapped;
+/**
+ * Phase φ of one axis. Output rows a = φ + s·m (m < rows) receive dy[i]·w[p] for i·s + p − pad = a,
+ * i.e. p = firstTap + k·s and i = m + q − k with q = (φ + pad − firstTap) / s.
+ */
+function phaseAxis(phase: number, stride: number, filter: number, pad: number, dyLen: number, rows: number): PhaseAxis {
+  const firstTap = (phase + pad) % stride;
+  const taps = Math.max(0, Math.ceil((filter - firstTap) / stride));
+  const q = (phase + pad - firstTap) / stride;
+  const before = taps - 1 - q;
+  // Valid correlation length dyLen + before + after − taps + 1 must equal rows.
+  const after = rows - dyLen + taps - 1 - before;
+  return { firstTap, taps, before, after };
+}
+
+/** Sub-filter [th, tw, cout, cin] of one phase: taps (rh + k·sh, rw + l·sw), flipped, channels swapped. */
+function subFilter(backend: WasmBackend, filter: tf.TensorInfo, ph: PhaseAxis, pw: PhaseAxis, sh: number, sw: number): tf.TensorInfo {
+  const [, fw, cin, cout] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput([ph.taps, pw.taps, cout, cin], 'float32');
+  // Views after the allocation: growing the wasm heap detaches older views.
+  const dst = backend.typedArrayFromHeap(out);
+  const src = backend.typedArrayFromHeap(filter);
+  let o = 0;
+  for (let i = 0; i < ph.taps; i++) {
+    const p = ph.firstTap + (ph.taps - 1 - i) * sh;
+    for (let j = 0; j < pw.taps; j++) {
+      const q = pw.firstTap + (pw.taps - 1 - j) * sw;
+      const base = (p * fw + q) * cin * cout;
+      for (let co = 0; co < cout; co++) {
+        for (let ci = 0; ci < cin; ci++) dst[o++] = src[base + ci * cout + co]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** dy cut where a phase's padding is negative; returns dy itself when nothing is cut. */
+function cropForPhase(args: KernelArgs, dy: tf.TensorInfo, ph: PhaseAxis, pw: PhaseAxis, temps: tf.TensorInfo[]): tf.TensorInfo {
+  if (ph.before >= 0 && ph.after >= 0 && pw.before >= 0 && pw.after >= 0) return dy;
+  const [n, h, w, c] = dy.shape as [number, number, number, number];
+  const top = Math.max(0, -ph.before);
+  const left = Math.max(0, -pw.before);
+  const cropped = runStock(tf.Slice, {
+    inputs: { x: dy },
+    backend: args.backend,
+    attrs: {
+      begin: [0, top, left, 0],
+      size: [n, h - top - Math.max(0, -ph.after), w - left - Math.max(0, -pw.after), c],
+    },
+  });
+  temps.push(cropped);
+  return cropped;
+}
+
+/**
+ * Writes phase (a, b), `part` [n, rows, cols, c], to rows a + sh·m and columns b + sw·l of `out`
+ * [n, h, w, c], dropping rows and columns past the input. A plain loop: the wasm Transpose kernel
+ * takes ~120 ms for the equivalent 6-D transpose at batch 256, this takes a few.
+ */
+function interleavePhase(backend: WasmBackend, part: tf.TensorInfo, out: tf.TensorInfo, a: number, b: number, sh: number, sw: number): void {
+  const [n, rows, cols, c] = part.shape as [number, number, number, number];
+  const [, h, w] = out.shape as [number, number, number, number];
+  const src = backend.typedArrayFromHeap(part);
+  const dst = backend.typedArrayFromHeap(out);
+  const rowsIn = Math.min(rows, Math.ceil((h - a) / sh));
+  const colsIn = Math.min(cols, Math.ceil((w - b) / sw));
+  for (let i = 0; i < n; i++) {
+    for (let m = 0; m < rowsIn; m++) {
+      let s = ((i * rows + m) * cols) * c;
+      let d = ((i * h + a + m * sh) * w + b) * c;
+      for (let l = 0; l < colsIn; l++) {
+        for (let k = 0; k < c; k++) dst[d + k] = src[s + k]!;
+        s += c;
+        d += sw * c;
+      }
+    }
+  }
 }
 
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const backend = args.backend as WasmBackend;
   assertNHWC(tf.Conv2DBackpropInput, attrs.dataFormat);
   const info = tf.backend_util.computeConv2DInfo(
     attrs.inputShape,
@@ -61,53 +122,57 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     false,
     'channelsLast',
   );
-  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, inHeight, inWidth, outHeight, outWidth } = info;
-  // Rows of the spread dy: (oh−1)·sh+1 meaningful, plus sh−1 trailing zeros from the spreading.
-  const top = fh - 1 - info.padInfo.top;
-  const left = fw - 1 - info.padInfo.left;
-  const bottom = inHeight + info.padInfo.top - outHeight * sh;
-  const right = inWidth + info.padInfo.left - outWidth * sw;
-  if (top < 0 || left < 0 || bottom < -(sh - 1) || right < -(sw - 1) || dy.dtype !== 'float32') {
-    // Padding larger than the filter (never used by patchcert): the stock loop handles it.
-    return runStock(tf.Conv2DBackpropInput, args);
-  }
-  if ((sh > 1 || sw > 1) && info.inChannels < MIN_CHANNELS_STRIDED) {
-    // Spreading by the stride makes sh·sw times the work, mostly multiplications by zero; with
-    // few input channels the convolution is too narrow for XNNPACK to win that back.
+  const { batchSize: n, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  // Every phase computes the same number of rows; the ones past the input are not copied out.
+  const rows = Math.ceil(inHeight / sh);
+  const cols = Math.ceil(inWidth / sw);
+  const phasesH = Array.from({ length: sh }, (_, f) => phaseAxis(f, sh, fh, info.padInfo.top, outHeight, rows));
+  const phasesW = Array.from({ length: sw }, (_, f) => phaseAxis(f, sw, fw, info.padInfo.left, outWidth, cols));
+  const usable = (p: PhaseAxis, dyLen: number): boolean => p.taps > 0 && Math.max(0, -p.before) + Math.max(0, -p.after) < dyLen;
+  if (!phasesH.every((p) => usable(p, outHeight)) || !phasesW.every((p) => usable(p, outWidth)) || dy.dtype !== 'float32') {
+    // A filter smaller than the stride (phases with no taps), padding so wide a phase sees none
+    // of dy, or non-float32 data: the stock loop.
     return runStock(tf.Conv2DBackpropInput, args);
   }
   const temps: tf.TensorInfo[] = [];
+  const single = sh === 1 && sw === 1;
+  const out = single ? undefined : backend.makeOutput([n, inHeight, inWidth, inChannels], 'float32');
   try {
-    let spread = sh === 1 && sw === 1 ? dy : spreadByStride(args, dy, sh, sw, temps);
-    let b = bottom;
-    let r = right;
-    if (b < 0 || r < 0) {
-      // Only trailing zeros of the spreading are cut, so this slice drops no gradient.
-      const [n, h, w, c] = spread.shape as [number, number, number, number];
-      spread = runStock(tf.Slice, {
-        inputs: { x: spread },
-        backend: args.backend,
-        attrs: { begin: [0, 0, 0, 0], size: [n, h + Math.min(b, 0), w + Math.min(r, 0), c] },
-      });
-      temps.push(spread);
-      b = Math.max(b, 0);
-      r = Math.max(r, 0);
+    for (let a = 0; a < sh; a++) {
+      for (let b = 0; b < sw; b++) {
+        const ph = phasesH[a]!;
+        const pw = phasesW[b]!;
+        const kernel = subFilter(backend, filter, ph, pw, sh, sw);
+        temps.push(kernel);
+        const source = cropForPhase(args, dy, ph, pw, temps);
+        const part = runStock(tf.Conv2D, {
+          inputs: { x: source, filter: kernel },
+          backend,
+          attrs: {
+            strides: 1,
+            pad: explicitPad(Math.max(0, ph.before), Math.max(0, ph.after), Math.max(0, pw.before), Math.max(0, pw.after)),
+            dataFormat: 'NHWC',
+            dilations: 1,
+          },
+        });
+        if (single) return part;
+        temps.push(part);
+        interleavePhase(backend, part, out!, a, b, sh, sw);
+      }
     }
-    const kernel = flippedTransposedFilter(args, filter, temps);
-    return runStock(tf.Conv2D, {
-      inputs: { x: spread, filter: kernel },
-      backend: args.backend,
-      attrs: { strides: 1, pad: explicitPad(top, b, left, r), dataFormat: 'NHWC', dilations: 1 },
-    });
+    return out!;
+  } catch (err) {
+    if (out !== undefined) backend.disposeData(out.dataId);
+    throw err;
   } finally {
-    disposeIntermediates(args.backend, temps);
+    disposeIntermediates(backend, temps);
   }
 }
 
 /**
- * wasm `Conv2DBackpropInput` (the input gradient of conv2d) as one XNNPACK convolution of the
- * stride-spread, padded dy with the flipped filter (strided gradients into fewer than 4 channels,
- * and paddings wider than the filter, keep the stock loop, which is faster there). NHWC,
+ * wasm `Conv2DBackpropInput` (the input gradient of conv2d) as stride-1 XNNPACK convolutions of dy
+ * with the phase sub-filters of the flipped filter, one per stride phase, interleaved. NHWC,
  * dilation 1, any stride and padding ('valid', 'same', explicit).
  */
 export const conv2DBackpropInputConfig: tf.KernelConfig = {
