@@ -24,18 +24,42 @@ export function imageDataUrl(sample: Pick<ReportSample, 'shape' | 'pixels'>): st
   return pngDataUrl(w, h, rgba);
 }
 
+/** The range a heatmap's colours span: the most negative margin, and the positive range. */
+export interface MarginScale {
+  /** |most negative margin| (0 when none is negative). */
+  negative: number;
+  /** Start of the blue ramp: 0, or the smallest margin when all are positive. */
+  low: number;
+  /** The largest margin. */
+  high: number;
+}
+
+/** The colour range of one image's margins. */
+export function marginScale(margins: readonly number[]): MarginScale {
+  const min = Math.min(...margins);
+  const max = Math.max(...margins);
+  return { negative: Math.max(0, -min), low: Math.max(0, min), high: max };
+}
+
 /**
- * Colour of a margin on a diverging scale: white at 0, deeper red as the margin goes negative
- * (the patch breaks the certificate there), deeper blue as it grows positive.
+ * Colour of a margin: red when negative (the patch there breaks the certificate), deeper as it
+ * falls to the image's most negative margin; blue when positive, from pale at the bottom of the
+ * positive range (0, or the image's weakest location when every margin is positive) to deep at
+ * its largest margin. Each image gets its own range so its weakest region always shows.
  */
-export function marginColor(margin: number, scale: number): [number, number, number] {
-  const t = Math.max(-1, Math.min(1, scale > 0 ? margin / scale : 0));
-  if (t < 0) return [255, Math.round(255 * (1 + t)), Math.round(255 * (1 + t))];
+export function marginColor(margin: number, scale: MarginScale): [number, number, number] {
+  if (margin < 0) {
+    const t = Math.min(1, scale.negative > 0 ? -margin / scale.negative : 1);
+    return [255, Math.round(255 * (1 - t)), Math.round(255 * (1 - t))];
+  }
+  const span = scale.high - scale.low;
+  const t = 0.1 + 0.9 * Math.max(0, Math.min(1, span > 0 ? (margin - scale.low) / span : 1));
   return [Math.round(255 * (1 - t)), Math.round(255 * (1 - 0.6 * t)), 255];
 }
 
 /** The heatmap of worst margins per patch location as a PNG data URL. */
-export function heatmapDataUrl(sample: Pick<ReportSample, 'rows' | 'cols' | 'worstMarginMap'>, scale: number): string {
+export function heatmapDataUrl(sample: Pick<ReportSample, 'rows' | 'cols' | 'worstMarginMap'>): string {
+  const scale = marginScale(sample.worstMarginMap);
   const rgba = new Uint8Array(sample.rows * sample.cols * 4);
   sample.worstMarginMap.forEach((m, i) => {
     const [r, g, b] = marginColor(m, scale);
@@ -50,21 +74,34 @@ function tableHtml(table: Table): string {
   return `<h3>${escapeHtml(table.title)}</h3>\n<table class="paper"><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
-function sampleCard(s: ReportSample, results: CertifyResults, scale: number): string {
+function sampleCard(s: ReportSample, results: CertifyResults): string {
   const classes = results.model.metadata.classNames;
   const verdict = results.images.find((r) => r.index === s.index)?.threats[s.threat];
-  const min = Math.min(...s.worstMarginMap);
-  const where = verdict?.worstLocation ? `(${verdict.worstLocation[0]}, ${verdict.worstLocation[1]})` : '–';
+  const [h, w] = s.shape;
+  let worst = 0;
+  s.worstMarginMap.forEach((m, i) => {
+    if (m < s.worstMarginMap[worst]!) worst = i;
+  });
+  const min = s.worstMarginMap[worst] ?? 0;
+  const max = Math.max(...s.worstMarginMap);
+  const wr = Math.floor(worst / s.cols);
+  const wc = worst % s.cols;
+  // The patch's bounding box follows from the grid: rows = H − patchHeight + 1.
+  const ph = h - s.rows + 1;
+  const pw = w - s.cols + 1;
+  const box = (top: number, left: number, height: number, width: number) =>
+    `<span class="mark" style="top:${top}%;left:${left}%;height:${height}%;width:${width}%"></span>`;
   const size = 112;
+  const className = (k: number) => escapeHtml(classes[k] ?? String(k));
   return `<figure class="sample" data-index="${s.index}" data-certified="${s.certified}">
   <div class="pair">
-    <img class="image" alt="test image ${s.index}" width="${size}" height="${size}" src="${imageDataUrl(s)}">
-    <img class="heatmap" alt="worst margin per patch location" width="${size}" height="${Math.round((size * s.rows) / s.cols)}" src="${heatmapDataUrl(s, scale)}"
-      data-rows="${s.rows}" data-cols="${s.cols}" data-sample="${s.index}">
+    <div class="frame"><img class="image" alt="test image ${s.index}" width="${size}" height="${size}" src="${imageDataUrl(s)}">${box((100 * wr) / h, (100 * wc) / w, (100 * ph) / h, (100 * pw) / w)}</div>
+    <div class="frame"><img class="heatmap" alt="worst margin per patch location" width="${size}" height="${Math.round((size * s.rows) / s.cols)}" src="${heatmapDataUrl(s)}"
+      data-rows="${s.rows}" data-cols="${s.cols}" data-sample="${s.index}">${box((100 * wr) / s.rows, (100 * wc) / s.cols, 100 / s.rows, 100 / s.cols)}</div>
   </div>
-  <figcaption>#${s.index} · label ${escapeHtml(classes[s.label] ?? String(s.label))} · predicted ${escapeHtml(classes[s.prediction] ?? String(s.prediction))}<br>
-  worst margin <span class="worst-margin">${min.toFixed(3)}</span> at ${where}${verdict ? ` vs class ${escapeHtml(classes[verdict.worstClass] ?? String(verdict.worstClass))}` : ''}<br>
-  <span class="probe">hover the heatmap</span></figcaption>
+  <figcaption>#${s.index} · label ${className(s.label)} · predicted ${className(s.prediction)}<br>
+  worst margin <span class="worst-margin">${min.toFixed(3)}</span> at (${wr}, ${wc})${verdict ? ` vs class ${className(verdict.worstClass)}` : ''}<br>
+  margins ${min.toFixed(2)} … ${max.toFixed(2)} · <span class="probe">hover the heatmap</span></figcaption>
 </figure>`;
 }
 
@@ -89,11 +126,10 @@ export function buildReportHtml(results: CertifyResults): string {
         `<td class="clean">${pct(s.clean)}</td><td class="certified">${pct(s.certified)}</td><td class="js-certified">…</td></tr>`,
     )
     .join('\n');
-  const scale = Math.max(1e-6, ...results.samples.flatMap((s) => s.worstMarginMap.map((m) => Math.abs(m))));
   const cards = (certified: boolean) =>
     results.samples
       .filter((s) => s.certified === certified)
-      .map((s) => sampleCard(s, results, scale))
+      .map((s) => sampleCard(s, results))
       .join('\n') || '<p class="none">none among the certified images</p>';
   const heatThreat = results.threats.find((t) => t.id === results.heatmapThreat);
   const embedded = {
@@ -118,10 +154,12 @@ th:first-child, td:first-child { text-align: left; }
 .columns > section { flex: 1; }
 .sample { display: inline-block; margin: 0 1em 1em 0; vertical-align: top; }
 .pair { display: flex; gap: 4px; }
-.pair img { image-rendering: pixelated; border: 1px solid #999; }
+.pair img { image-rendering: pixelated; border: 1px solid #999; display: block; }
+.frame { position: relative; }
+.mark { position: absolute; box-sizing: border-box; border: 2px solid #ffd200; pointer-events: none; }
 figcaption { font-size: 12px; max-width: 232px; }
 .legend { display: inline-block; width: 200px; height: 12px; vertical-align: middle;
-  background: linear-gradient(to right, rgb(255,0,0), rgb(255,255,255), rgb(0,102,255)); }
+  background: linear-gradient(to right, rgb(255,0,0), rgb(255,255,255), rgb(230,240,255), rgb(0,102,255)); }
 </style>
 </head>
 <body>
@@ -129,7 +167,7 @@ figcaption { font-size: 12px; max-width: 232px; }
 ${results.partial ? `<p class="partial" id="partial">Partial results: ${results.images.length} of ${results.dataset.total} images certified so far (interrupted; continue with <code>--resume</code>).</p>` : ''}
 <p>Model <b>${escapeHtml(meta.architecture)}</b> (${results.model.parameters} parameters) from <code>${escapeHtml(results.model.dir)}</code>,
 dataset <b>${escapeHtml(results.dataset.name)}</b> test split, <span id="image-count">${results.images.length}</span> of ${results.dataset.total} images.<br>
-${escapeHtml(results.backend)} · ${t.images} images in ${t.seconds.toFixed(1)} s (${t.imagesPerSecond.toFixed(2)} images/s) · updated ${escapeHtml(results.updatedAt)}</p>
+${escapeHtml(results.backend)} · ${t.images} images in ${t.seconds.toFixed(1)} s, certifying at ${t.imagesPerSecond.toFixed(2)} images/s after start-up · updated ${escapeHtml(results.updatedAt)}</p>
 
 <h2>Summary</h2>
 <table id="summary"><thead><tr><th>threat</th><th>images</th><th>clean %</th><th>certified %</th><th>certified % (page check)</th></tr></thead>
@@ -144,7 +182,9 @@ ${results.skipped.length > 0 ? `<p>Left out: ${results.skipped.map((s) => `${esc
 ${
   heatThreat
     ? `<p>Each test image beside the worst margin lower bound (min over classes j ≠ label) for the ${escapeHtml(results.heatmapThreat ?? '')} threat placed with its top-left corner at each location.
-Red: the bound is negative there (not certified); blue: safely positive. Scale ±${scale.toFixed(3)}: <span class="legend"></span></p>
+Red: the bound is negative there (not certified), deepest at the image's most negative margin; blue: positive, palest at the weakest
+positive location (0, or the image's minimum when all are positive) and deepest at its largest margin <span class="legend"></span>.
+The yellow box marks the weakest location: on the image, the patch placed there; on the heatmap, its cell.</p>
 <div class="columns">
 <section id="certified"><h3>Certified</h3>
 ${cards(true)}

@@ -51,7 +51,8 @@ export function resultTables(results: Pick<CertifyResults, 'threats' | 'summary'
   const shapes = results.threats.filter((t): t is Extract<ThreatSpec, { kind: 'shape' }> => t.kind === 'shape');
   if (shapes.length > 0) {
     const counts = [...new Set(shapes.map((t) => t.pixels))];
-    const names = SHAPE_NAMES.filter((n) => shapes.some((t) => t.shape === n));
+    // All five columns of the paper's table; a stencil with no variant at a count shows "–".
+    const names = SHAPE_NAMES;
     tables.push({
       title: 'Shape transfer (certified %, paper Table 5 layout)',
       header: ['dataset', 'pixels', ...names],

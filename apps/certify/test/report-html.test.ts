@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildReportHtml, marginColor } from '../src/report-html.js';
+import { buildReportHtml, marginColor, marginScale } from '../src/report-html.js';
 import { cellText, dumpDom, screenshot } from './helpers/chromium.js';
 import { syntheticResults } from './helpers/fixtures.js';
 
@@ -59,16 +59,19 @@ build.run();
 // ---
 const color = suite('marginColor');
 
-color('should be white at zero, red below and blue above', () => {
-  assert.equal(marginColor(0, 1), [255, 255, 255]);
-  assert.equal(marginColor(-1, 1), [255, 0, 0]);
-  const [r, , b] = marginColor(1, 1);
-  assert.is(r, 0);
-  assert.is(b, 255);
+color('should be red below zero, deepest at the most negative margin', () => {
+  const scale = marginScale([-2, -1, 3]);
+  assert.equal(marginColor(-2, scale), [255, 0, 0]);
+  assert.equal(marginColor(-1, scale), [255, 128, 128]);
 });
 
-color('should clip beyond the scale', () => {
-  assert.equal(marginColor(-10, 1), marginColor(-1, 1));
+color('should be blue above zero, palest at the weakest positive margin', () => {
+  const scale = marginScale([1, 2, 3]);
+  assert.is(scale.low, 1);
+  const [r1, , b1] = marginColor(1, scale);
+  const [r3, , b3] = marginColor(3, scale);
+  assert.ok(r1 > 200 && b1 === 255, 'pale');
+  assert.ok(r3 === 0 && b3 === 255, 'deep');
 });
 
 color.run();

@@ -33,10 +33,10 @@ tables('should lay out shapes as paper Table 5: a row per pixel count, a column 
   const summary = threats.map((t, i) => ({ threat: t.id, label: t.id, images: 10, clean: 0.9, certified: i / 10 }));
   const base = syntheticResults();
   const [table] = resultTables({ threats, summary, dataset: base.dataset, model: base.model });
-  assert.equal(table!.header, ['dataset', 'pixels', 'square', 'line']);
+  assert.equal(table!.header, ['dataset', 'pixels', 'square', 'rectangle', 'line', 'diamond', 'parallelogram']);
   assert.equal(table!.rows, [
-    ['mnist', '4', '0.00', '10.00'],
-    ['mnist', '16', '30.00', '40.00'],
+    ['mnist', '4', '0.00', '–', '10.00', '–', '–'],
+    ['mnist', '16', '30.00', '–', '40.00', '–', '–'],
   ]);
 });
 
