@@ -1,5 +1,5 @@
 // Shared helpers of the datasets tests (not a test file: the runner picks *.test.ts only).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
@@ -7,9 +7,17 @@ import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { env, PatchcertError, type PatchcertErrorCode } from '@patchcert/backend';
 
-/** A fresh temporary directory. */
+const created: string[] = [];
+// Temporary folders (caches of a full Fashion-MNIST split among them) go when the test file ends.
+process.on('exit', () => {
+  for (const d of created) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the process exits. */
 export function tmp(prefix = 'pc-datasets-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 /** Points the dataset cache at a fresh temporary directory so no test touches the user cache. */
