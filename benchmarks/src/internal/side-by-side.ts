@@ -10,6 +10,9 @@ import type { Bench } from 'tinybench';
  */
 export function sideBySide(columns: ReadonlyArray<readonly [string, Bench]>): Record<string, Record<string, string>> {
   const rows: Record<string, Record<string, string>> = {};
+  // Every row gets every column, so a task a Bench left out reads n/a rather than blank.
+  for (const [, bench] of columns) for (const task of bench.tasks) rows[task.name] ??= {};
+  for (const row of Object.values(rows)) for (const [title] of columns) row[`${title} ms`] = 'n/a';
   for (const [title, bench] of columns) {
     for (const task of bench.tasks) {
       const latency = task.result?.latency;
