@@ -58,8 +58,6 @@ export interface UNetForwardOptions {
   updateRunningStats?: boolean;
 }
 
-let instanceCounter = 0;
-
 /**
  * The U-Net of guided patch training (reference §7.1): a ResNet-style encoder (two full-size
  * conv3×3+ReLU, conv7×7/2+BN+ReLU, maxpool 3×3/2 and two BasicBlocks, two stride-2 stages of two
@@ -77,7 +75,6 @@ export class ResNetUNet {
   readonly classes: number;
   readonly baseWidth: number;
   private readonly named: Array<[string, tf.Variable]> = [];
-  private readonly id = instanceCounter++;
 
   private readonly convOriginalSize0: Conv;
   private readonly convOriginalSize1: Conv;
@@ -163,12 +160,12 @@ export class ResNetUNet {
       const lat = (conv: Conv, t: tf.Tensor4D) => tf.relu(applyConv(conv, t));
       const s2 = lat(this.layer2_1x1, l2);
       let d = up(lat(this.layer3_1x1, l3), s2);
-      d = tf.relu(applyConv(this.convUp2, tf.concat([d, s2], 3)));
+      d = tf.relu(applyConcatConv(this.convUp2, d, s2));
       const s1 = lat(this.layer1_1x1, l1);
-      d = tf.relu(applyConv(this.convUp1, tf.concat([up(d, s1), s1], 3)));
+      d = tf.relu(applyConcatConv(this.convUp1, up(d, s1), s1));
       const s0 = lat(this.layer0_1x1, l0);
-      d = tf.relu(applyConv(this.convUp0, tf.concat([up(d, s0), s0], 3)));
-      d = tf.relu(applyConv(this.convOriginalSize2, tf.concat([up(d, xOriginal), xOriginal], 3)));
+      d = tf.relu(applyConcatConv(this.convUp0, up(d, s0), s0));
+      d = tf.relu(applyConcatConv(this.convOriginalSize2, up(d, xOriginal), xOriginal));
       const result = applyConv(this.convLast, d);
       for (const [, t] of pending) tf.keep(t);
       return result;
@@ -241,7 +238,8 @@ export class ResNetUNet {
   }
 
   private variable(name: string, value: tf.Tensor, trainable: boolean): tf.Variable {
-    const v = tf.variable(value, trainable, `unet${this.id}/${name}`);
+    // tfjs names it uniquely; the stable names live in `named` (two copies of this module can coexist).
+    const v = tf.variable(value, trainable);
     value.dispose();
     this.named.push([name, v]);
     return v;
@@ -287,7 +285,7 @@ export class ResNetUNet {
     let mean: tf.Tensor;
     let variance: tf.Tensor;
     if (training) {
-      ({ mean, variance } = tf.moments(x, [0, 1, 2]));
+      ({ mean, variance } = channelMoments(x));
       if (pending) {
         const n = x.shape[0] * x.shape[1] * x.shape[2];
         const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
@@ -300,6 +298,35 @@ export class ResNetUNet {
     }
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, BN_EPS))), p.gamma), p.beta);
   }
+}
+
+/**
+ * conv(concat([a, b], channels), K) computed as conv(a, K[:, :, :ca]) + conv(b, K[:, :, ca:]):
+ * the same function and weight layout (upsampled channels first, then the skip), without the
+ * channel Concat and its SplitV gradient, which are slow NHWC copies on wasm.
+ */
+function applyConcatConv(c: Conv, a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
+  const ca = a.shape[3];
+  const [kh, kw, , cout] = c.kernel.shape as [number, number, number, number];
+  const ka = tf.slice(c.kernel as tf.Tensor4D, [0, 0, 0, 0], [kh, kw, ca, cout]);
+  const kb = tf.slice(c.kernel as tf.Tensor4D, [0, 0, ca, 0], [kh, kw, b.shape[3], cout]);
+  const y = tf.add(tf.conv2d(a, ka, c.stride, c.pad), tf.conv2d(b, kb, c.stride, c.pad)) as tf.Tensor4D;
+  return c.bias ? tf.add(y, c.bias) : y;
+}
+
+/**
+ * Per-channel mean and biased variance over batch and space, as a [1, N]·[N, C] product:
+ * tfjs reduces NHWC over leading axes with a transpose and a slow Sum on wasm; matMul is fast
+ * and its gradient is a matMul too.
+ */
+function channelMoments(x: tf.Tensor4D): { mean: tf.Tensor; variance: tf.Tensor } {
+  const c = x.shape[3];
+  const n = x.size / c;
+  const flat = tf.reshape(x, [n, c]) as tf.Tensor2D;
+  const w = tf.fill([1, n], 1 / n) as tf.Tensor2D;
+  const mean = tf.reshape(tf.matMul(w, flat), [c]);
+  const variance = tf.reshape(tf.matMul(w, tf.square(tf.sub(flat, mean))), [c]);
+  return { mean, variance };
 }
 
 function applyConv(c: Conv, x: tf.Tensor4D): tf.Tensor4D {

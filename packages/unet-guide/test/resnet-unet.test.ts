@@ -127,4 +127,23 @@ unetSuite('should train: gradients reach every trainable variable', async () => 
   await initBackend('wasm');
 });
 
+unetSuite('should give the same train-mode loss and gradients on wasm as on cpu', async () => {
+  const run = async (backend: string) => {
+    await initBackend(backend);
+    const unet = new ResNetUNet({ inputShape: [28, 28, 1], seed: 13 });
+    const x = tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 14) as tf.Tensor4D;
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(unet.predictMargins(x, 2, { training: true }))) as tf.Scalar, unet.trainableVariables());
+    const out = { loss: value.dataSync()[0]!, grads: unet.trainableVariables().map((v) => Array.from(grads[v.name]!.dataSync())) };
+    tf.dispose([value, x, ...Object.values(grads)]);
+    unet.dispose();
+    return out;
+  };
+  const cpu = await run('cpu');
+  const wasm = await run('wasm');
+  assert.ok(Math.abs(cpu.loss - wasm.loss) < 1e-5 * Math.max(1, cpu.loss));
+  let worst = 0;
+  cpu.grads.forEach((g, i) => g.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - wasm.grads[i]![j]!) / (1e-3 + Math.abs(v))); }));
+  assert.ok(worst < 1e-2, `largest relative gradient difference ${worst}`);
+});
+
 unetSuite.run();
