@@ -112,6 +112,9 @@ const MATMUL_CASES: Array<{ tag: string; a: number[]; b: number[]; ta: boolean; 
   { tag: 'batched transposeA', a: [3, 6, 4], b: [3, 6, 5], ta: true, tb: false },
   { tag: 'broadcast batch transposeB', a: [1, 4, 6], b: [3, 5, 6], ta: false, tb: true },
   { tag: 'MLP gradient size', a: [64, 784], b: [64, 255], ta: true, tb: false },
+  { tag: 'outer product, transposeB', a: [8, 10, 1], b: [8, 255, 1], ta: false, tb: true },
+  { tag: 'outer product, transposeA broadcast', a: [1, 1, 6], b: [4, 1, 5], ta: true, tb: false },
+  { tag: 'outer product, plain 2-D', a: [6, 1], b: [1, 5], ta: false, tb: false },
 ];
 
 for (const c of MATMUL_CASES) {

@@ -25,8 +25,10 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
 
 /**
  * Registers every patchcert wasm kernel, replacing the stock ones of the same name (the originals
- * are kept for the paths the replacements delegate to). Safe to call more than once. Call it
- * before the wasm backend first starts, so the stock setup the replacements reuse runs.
+ * are kept for the paths the replacements delegate to). Safe to call more than once.
+ * `initBackend('wasm')` calls it; call it yourself only after importing
+ * `@tensorflow/tfjs-backend-wasm` (which registers the stock kernels) and, best, before the wasm
+ * backend first starts, so the stock setup the replacements reuse runs at start-up.
  */
 export function registerWasmKernels(): void {
   for (const config of WASM_KERNEL_CONFIGS) {
