@@ -46,8 +46,9 @@ export class Adam {
   constructor(variables: tf.Variable[], options: AdamOptions = {}) {
     this.variables = variables;
     this.options = { ...DEFAULT_ADAM_OPTIONS, ...options };
-    this.m = variables.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+    // tidy frees the zero initial values; variables survive it.
+    this.m = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+    this.v = variables.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
   }
 
   /** Number of steps taken. */

@@ -5,9 +5,11 @@ export interface EpochMetrics {
   /** 0-based epoch. */
   epoch: number;
   lr: number;
-  /** eps at the first and last batch. */
+  /** eps the epoch ramps from and to (reference-spec §5.3). */
   epsStart: number;
   epsEnd: number;
+  /** eps of the last batch (below `epsEnd` when N divides by the batch size, quirk Q21). */
+  epsLastBatch: number;
   /** True for a plain cross-entropy warm-up epoch. */
   natural: boolean;
   /** Mean training loss over the epoch's images. */

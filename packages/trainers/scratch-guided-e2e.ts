@@ -1,0 +1,28 @@
+// scratch (unet-guide helper): end-to-end guided(10) training through trainers + exact resume. Not committed.
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { initBackend, tf } from '@patchcert/backend';
+import { loadModel } from '@patchcert/models';
+import { loadDataset } from '@patchcert/datasets';
+import { train, parseTrainConfig, loadCheckpoint, type TrainConfigInput } from '@patchcert/trainers';
+await initBackend('wasm');
+const trainSet = await loadDataset('mnist', { split: 'train', limit: 256 });
+const testSet = await loadDataset('mnist', { split: 'test', limit: 100 });
+const datasets = { train: trainSet, test: testSet };
+const BASE: TrainConfigInput = { dataset: 'mnist', architecture: 'mlp', hidden: [64], threat: { type: 'patch', size: 2 }, strategy: { type: 'guided', k: 10 }, epochs: 3, batchSize: 64, lr: 2e-3, schedule: { start: 0, length: 2 }, seed: 7, eval: { epochLimit: 0, finalLimit: 100, batchSize: 100 } };
+const w = async (d: string) => { const m = await loadModel(d); const r = m.trainableVariables().map((v) => Array.from(v.dataSync())); m.dispose(); return r; };
+const t0 = performance.now();
+const a = mkdtempSync(join(tmpdir(), 'pc-g-'));
+const before = tf.memory().numTensors;
+const losses: string[] = [];
+const ra = await train(parseTrainConfig(BASE, 't'), { out: a, datasets, onEvent: (e) => { if (e.type === 'epoch-end') losses.push(JSON.stringify(e.metrics).slice(0, 200)); } });
+console.log('full run', ((performance.now() - t0) / 1000).toFixed(1), 's; tensors leaked', tf.memory().numTensors - before, 'final', JSON.stringify(ra.final));
+console.log(losses.join('\n'));
+const b = mkdtempSync(join(tmpdir(), 'pc-g-'));
+await train(parseTrainConfig({ ...BASE, epochs: 2 }, 't'), { out: b, datasets });
+const ck = await loadCheckpoint(b);
+console.log('checkpoint strategy keys', Object.keys((ck as any).state?.strategy ?? {}), 'size', JSON.stringify((ck as any).state?.strategy ?? {}).length);
+await train(parseTrainConfig(BASE, 't'), { out: b, datasets, resume: true });
+const [wa, wb] = [await w(join(a, 'model')).catch(() => null), await w(join(b, 'model')).catch(() => null)];
+console.log('resume identical weights', wa && wb ? JSON.stringify(wa) === JSON.stringify(wb) : 'model dir?', a, b);
