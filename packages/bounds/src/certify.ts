@@ -89,14 +89,22 @@ export function certify(model: SequentialModel, images: tf.Tensor4D, labels: Lab
   if (options.marginMap) res.marginMap = Array.from({ length: n }, () => new Float32Array(total * classes));
 
   const nan = new Uint8Array(n);
+  // Images go through in label order so each batch holds long runs of one label (the elided
+  // layer then needs one 10-column matmul per run); results are written back by index.
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => args.labels[a]! - args.labels[b]! || a - b);
+  const px = images.dataSync() as Float32Array;
+  const size = h * w * ch;
   for (let b0 = 0; b0 < n; b0 += imageBatch) {
     const bn = Math.min(imageBatch, n - b0);
-    const y = args.labels.subarray(b0, b0 + bn);
+    const idx = order.subarray(b0, b0 + bn);
+    const y = Int32Array.from(idx, (i) => args.labels[i]!);
     tf.tidy(() => {
-      const pixels = tf.slice(images, [b0, 0, 0, 0], [bn, h, w, ch]) as tf.Tensor4D;
-      const prep = prepareBatch(model, pixels, y, eps);
+      const batchPx = new Float32Array(bn * size);
+      for (let b = 0; b < bn; b++) batchPx.set(px.subarray(idx[b]! * size, (idx[b]! + 1) * size), b * size);
+      const pixels = tf.tensor4d(batchPx, [bn, h, w, ch]);
+      const prep = { ...prepareBatch(model, pixels, y, eps), hostLabels: y };
       const pred = tf.argMax(model.forward(prep.boxes.clean), 1).dataSync();
-      for (let b = 0; b < bn; b++) res.correct[b0 + b] = pred[b] === y[b] ? 1 : 0;
+      for (let b = 0; b < bn; b++) res.correct[idx[b]!] = pred[b] === y[b] ? 1 : 0;
       const plan = createPlan(prep, threat, args.method, false);
       try {
         const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, bn, total, options.chunk);
@@ -107,7 +115,7 @@ export function certify(model: SequentialModel, images: tf.Tensor4D, labels: Lab
           const data = m.dataSync();
           m.dispose();
           for (let b = 0; b < bn; b++) {
-            const img = b0 + b;
+            const img = idx[b]!;
             const yb = y[b]!;
             const map = res.marginMap?.[img];
             for (let l = 0; l < k; l++) {

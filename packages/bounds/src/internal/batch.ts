@@ -57,7 +57,7 @@ export function sharedOrigins(threat: ThreatModel, h: number, w: number, batch: 
       }
     }
   }
-  return { perImage: k, rows, cols };
+  return { perImage: k, rows, cols, shared: true };
 }
 
 /** Origins of columns `[j0, j1)` of per-image location indices `locs` `[batch · k]`. */

@@ -151,6 +151,131 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     return { mu: tf.tensor2d(outMu, [q, ch]), r: tf.tensor2d(outR, [q, ch]) };
   };
 
+  /**
+   * Certification pass with the same origins for every image: index tables are built once per
+   * location (not per row) and regions are copied on the host.
+   */
+  const hostSharedMargins = (origins: RowOrigins, hd: NonNullable<typeof host>): tf.Tensor3D =>
+    tf.tidy(() => {
+      const k = origins.perImage;
+      const n = batch * k;
+      let aR = origins.rows.slice(0, k);
+      let aC = origins.cols.slice(0, k);
+      let wH = threat.height;
+      let wW = threat.width;
+      let win = wH * wW;
+      const wm0 = new Float32Array(n * win * c);
+      const wr0 = new Float32Array(n * win * c);
+      for (let b = 0; b < batch; b++) {
+        for (let l = 0; l < k; l++) {
+          let q = (b * k + l) * win * c;
+          for (let i = 0; i < wH; i++) {
+            for (let j = 0; j < wW; j++) {
+              const on = threat.stencil[i * wW + j] === 1;
+              const src = (b * h * w + (aR[l]! + i) * w + aC[l]! + j) * c;
+              for (let c2 = 0; c2 < c; c2++, q++) {
+                wm0[q] = on ? hd.mu[src + c2]! : hd.clean[src + c2]!;
+                wr0[q] = on ? hd.r[src + c2]! : 0;
+              }
+            }
+          }
+        }
+      }
+      let mu: tf.Tensor = tf.tensor4d(wm0, [n, wH, wW, c]);
+      let r: tf.Tensor = tf.tensor4d(wr0, [n, wH, wW, c]);
+
+      // Copies each row's region: table entry t ≥ 0 reads clean cell t of the row's image,
+      // t < 0 reads cell −1−t of the row's window.
+      const assemble = (tab: Int32Array, size: number, ch: number, cleanH: Float32Array, cleanCells: number): [Float32Array, Float32Array] => {
+        const wm = mu.dataSync() as Float32Array;
+        const wr = r.dataSync() as Float32Array;
+        const outMu = new Float32Array(n * size * ch);
+        const outR = new Float32Array(n * size * ch);
+        for (let b = 0; b < batch; b++) {
+          const cleanBase = b * cleanCells;
+          for (let l = 0; l < k; l++) {
+            const row = b * k + l;
+            const winBase = row * win - 1;
+            const tabOff = l * size;
+            let o = row * size * ch;
+            for (let e = 0; e < size; e++, o += ch) {
+              const t = tab[tabOff + e]!;
+              if (t >= 0) {
+                const src = (cleanBase + t) * ch;
+                for (let c2 = 0; c2 < ch; c2++) outMu[o + c2] = cleanH[src + c2]!;
+              } else {
+                const src = (winBase - t) * ch;
+                for (let c2 = 0; c2 < ch; c2++) {
+                  outMu[o + c2] = wm[src + c2]!;
+                  outR[o + c2] = wr[src + c2]!;
+                }
+              }
+            }
+          }
+        }
+        return [outMu, outR];
+      };
+
+      for (const step of steps) {
+        if (step.kind === 'relu') {
+          ({ mu, r } = intervalRelu({ mu, r }));
+          continue;
+        }
+        const { spec, inH, inW, inC, outH, outW, oH, oW, regH, regW } = step;
+        const [kh, kw] = spec.kernelSize;
+        const [sh, sw] = spec.strides;
+        const [pt, pb, pl, pr] = spec.padding;
+        const hp = inH + pt + pb;
+        const wp = inW + pl + pr;
+        const size = regH * regW;
+        const tab = new Int32Array(k * size);
+        const oR = new Int32Array(k);
+        const oC = new Int32Array(k);
+        for (let l = 0, q = 0; l < k; l++) {
+          const or0 = windowStart(aR[l]!, pt, kh, sh, outH, oH);
+          const oc0 = windowStart(aC[l]!, pl, kw, sw, outW, oW);
+          oR[l] = or0;
+          oC[l] = oc0;
+          for (let i = 0; i < regH; i++) {
+            const prow = or0 * sh + i;
+            const ur = prow - pt - aR[l]!;
+            const inRow = ur >= 0 && ur < wH;
+            for (let j = 0; j < regW; j++, q++) {
+              const pcol = oc0 * sw + j;
+              const uc = pcol - pl - aC[l]!;
+              tab[q] = inRow && uc >= 0 && uc < wW ? -1 - (ur * wW + uc) : prow * wp + pcol;
+            }
+          }
+        }
+        const [cm, cr] = assemble(tab, size, inC, hd.padded[step.layer]!, hp * wp);
+        const weights = model.weights[step.layer]!;
+        const kernel = weights.kernel as tf.Tensor4D;
+        mu = tf.add(tf.conv2d(tf.tensor4d(cm, [n, regH, regW, inC]), kernel, [sh, sw], 'valid'), weights.bias);
+        r = tf.conv2d(tf.tensor4d(cr, [n, regH, regW, inC]), tf.abs(kernel), [sh, sw], 'valid');
+        aR = oR;
+        aC = oC;
+        wH = oH;
+        wW = oW;
+        win = wH * wW;
+      }
+
+      const cells = fh * fw;
+      const tab = new Int32Array(k * cells);
+      for (let l = 0, q = 0; l < k; l++) {
+        for (let i = 0; i < fh; i++) {
+          const ur = i - aR[l]!;
+          const inRow = ur >= 0 && ur < wH;
+          for (let j = 0; j < fw; j++, q++) {
+            const uc = j - aC[l]!;
+            tab[q] = inRow && uc >= 0 && uc < wW ? -1 - (ur * wW + uc) : i * fw + j;
+          }
+        }
+      }
+      const [fm, fr] = assemble(tab, cells, fc, hd.flat, cells);
+      const box = propagateCenterRadius(model, { mu: tf.tensor2d(fm, [n, cells * fc]), r: tf.tensor2d(fr, [n, cells * fc]) }, flatIdx + 1, last);
+      return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
+    });
+
   const rowCost = Math.max(
     fh * fw * fc,
     ...steps.map((s) => (s.kind === 'conv' ? Math.max(s.regH * s.regW * s.inC, s.oH * s.oW * s.spec.filters) : 0)),
@@ -160,6 +285,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
   return {
     rowCost,
     margins(origins: RowOrigins): tf.Tensor3D {
+      if (host && origins.shared) return hostSharedMargins(origins, host);
       return tf.tidy(() => {
         const k = origins.perImage;
         const n = batch * k;
@@ -281,7 +407,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         const flatMu = tf.reshape(comp.mu, [n, cells * fc]);
         const flatR = tf.reshape(comp.r, [n, cells * fc]);
         const box = propagateCenterRadius(model, { mu: flatMu, r: flatR }, flatIdx + 1, last);
-        return elidedMarginsCenterRadius(model, box, onehot);
+        return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
       });
     },
     dispose() {

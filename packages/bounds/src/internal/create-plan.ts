@@ -32,7 +32,7 @@ function sparsePlan(prep: PreparedBatch, threat: SparseThreat): MarginPlan {
       return tf.tidy(() => {
         const box1 = sparseFirstLayerBounds(model, prep.pixels, threat.k, prep.eps, threat.tight);
         const box = propagateCenterRadius(model, box1, first + 1, last);
-        return elidedMarginsCenterRadius(model, { mu: tf.reshape(box.mu, [batch, 1, -1]), r: tf.reshape(box.r, [batch, 1, -1]) }, onehot);
+        return elidedMarginsCenterRadius(model, { mu: tf.reshape(box.mu, [batch, 1, -1]), r: tf.reshape(box.r, [batch, 1, -1]) }, onehot, prep.hostLabels);
       });
     },
     dispose() {},
@@ -49,7 +49,7 @@ export function createPlan(prep: PreparedBatch, threat: ThreatModel, method: Bou
   if (method === 'naive') return naivePlan(prep, patch);
   switch (fastPlanKind(prep)) {
     case 'dense-first':
-      return denseFirstPlan(prep, patch);
+      return denseFirstPlan(prep, patch, differentiable);
     case 'conv-window':
       return convWindowPlan(prep, patch, differentiable);
     default:

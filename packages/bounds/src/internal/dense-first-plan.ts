@@ -15,7 +15,7 @@ import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
  * rectangles, a convolution with the stencil for other shapes). Every location then costs only
  * the layers after the first.
  */
-export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat): MarginPlan {
+export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean): MarginPlan {
   const { model, boxes, onehot } = prep;
   const [batch, h, w, c] = boxes.clean.shape;
   const dense = model.weights[1]!;
@@ -51,6 +51,11 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat): Margin
     return { clean0, sMu: windowSum(pMu!), sR: windowSum(pR!) };
   });
 
+  let muData: Float32Array | null = null;
+  let rData: Float32Array | null = null;
+  const hostMu = () => (muData ??= pre.sMu.dataSync() as Float32Array);
+  const hostR = () => (rData ??= pre.sR.dataSync() as Float32Array);
+
   return {
     rowCost: Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
     margins(origins: RowOrigins): tf.Tensor3D {
@@ -58,15 +63,39 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat): Margin
         const k = origins.perImage;
         const idx = new Int32Array(batch * k);
         for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(i / k) * gh * gw + origins.rows[i]! * gw + origins.cols[i]!;
-        const ti = tf.tensor1d(idx, 'int32');
-        const mu = tf.add(tf.reshape(tf.gather(pre.sMu, ti), [batch, k, units]), tf.expandDims(pre.clean0, 1));
-        const r = tf.gather(pre.sR, ti);
+        const sel = (src: tf.Tensor2D, host: () => Float32Array) => selectRows(src, idx, batch, k, gh * gw, differentiable, host);
+        const mu = tf.add(sel(pre.sMu, hostMu), tf.expandDims(pre.clean0, 1));
+        const r = tf.reshape(sel(pre.sR, hostR), [batch * k, units]);
         const box = propagateCenterRadius(model, { mu: tf.reshape(mu, [batch * k, units]), r }, 2, last);
-        return elidedMarginsCenterRadius(model, box, onehot);
+        return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
       });
     },
     dispose() {
       tf.dispose(pre);
     },
   };
+}
+
+/**
+ * Rows `idx` (image-major, `k` per image, each in image b's block of `g` rows) of `src`
+ * `[batch · g, units]`, as `[batch, k, units]`. tfjs-wasm's gather kernel is slow, so: a slice
+ * when every image takes the same contiguous run of locations (certify's passes), a host copy
+ * when no gradient is needed, and otherwise a one-hot batched matmul (its gradient is a matmul).
+ */
+function selectRows(src: tf.Tensor2D, idx: Int32Array, batch: number, k: number, g: number, differentiable: boolean, host: () => Float32Array): tf.Tensor3D {
+  const units = src.shape[1];
+  const first = idx[0]!;
+  let sharedRun = first + k <= g;
+  for (let b = 0; b < batch && sharedRun; b++) for (let j = 0; j < k && sharedRun; j++) sharedRun = idx[b * k + j] === b * g + first + j;
+  if (sharedRun && first === 0 && k === g) return tf.reshape(src, [batch, g, units]) as tf.Tensor3D;
+  if (sharedRun) return tf.slice(tf.reshape(src, [batch, g, units]), [0, first, 0], [batch, k, units]) as tf.Tensor3D;
+  if (!differentiable) {
+    const data = host();
+    const out = new Float32Array(batch * k * units);
+    for (let i = 0; i < batch * k; i++) out.set(data.subarray(idx[i]! * units, (idx[i]! + 1) * units), i * units);
+    return tf.tensor3d(out, [batch, k, units]);
+  }
+  const onehot = new Float32Array(batch * k * g);
+  for (let i = 0; i < batch * k; i++) onehot[i * g + (idx[i]! - Math.floor(i / k) * g)] = 1;
+  return tf.matMul(tf.tensor3d(onehot, [batch, k, g]), tf.reshape(src, [batch, g, units]) as tf.Tensor3D);
 }

@@ -39,7 +39,7 @@ export function naivePlan(prep: PreparedBatch, threat: PatchThreat): MarginPlan 
         const cr = maskedBox({ clean: expand(boxes.clean) as tf.Tensor4D, box: { mu: expand(boxes.box.mu) as tf.Tensor4D, r: expand(boxes.box.r) as tf.Tensor4D } }, mask);
         const flat = { mu: tf.reshape(cr.mu, [batch * k, h, w, c]), r: tf.reshape(cr.r, [batch * k, h, w, c]) };
         const out = propagateCenterRadius(model, flat, 0, last);
-        return elidedMarginsCenterRadius(model, out, onehot);
+        return elidedMarginsCenterRadius(model, out, onehot, prep.hostLabels);
       });
     },
     dispose() {},

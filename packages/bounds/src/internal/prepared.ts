@@ -11,6 +11,12 @@ export interface PreparedBatch {
   /** One-hot labels `[batch, classes]`. */
   onehot: tf.Tensor2D;
   eps: number;
+  /**
+   * Host copy of the labels, set only when nothing is differentiated (certify): the elided
+   * layer then multiplies each run of equal labels by its own 10-column |W_y − W| instead of
+   * all 100 (y, j) columns.
+   */
+  hostLabels?: Int32Array;
 }
 
 /**
@@ -21,6 +27,8 @@ export interface RowOrigins {
   perImage: number;
   rows: Int32Array;
   cols: Int32Array;
+  /** True when every image uses the same origins (then only the first `perImage` matter). */
+  shared?: boolean;
 }
 
 /** Computes margins for passes of rows over one prepared batch. */
