@@ -113,6 +113,10 @@ const MATMUL_CASES: Array<{ tag: string; a: number[]; b: number[]; ta: boolean; 
   { tag: 'broadcast batch transposeB', a: [1, 4, 6], b: [3, 5, 6], ta: false, tb: true },
   { tag: 'MLP gradient size', a: [64, 784], b: [64, 255], ta: true, tb: false },
   { tag: 'outer product, transposeB', a: [8, 10, 1], b: [8, 255, 1], ta: false, tb: true },
+  { tag: 'Aᵀ·v, batched', a: [8, 10, 78], b: [8, 10, 1], ta: true, tb: false },
+  { tag: 'Aᵀ·v, broadcast batch', a: [1, 10, 78], b: [3, 10, 1], ta: true, tb: false },
+  { tag: 'u·Bᵀ, batched', a: [8, 1, 30], b: [8, 12, 30], ta: false, tb: true },
+  { tag: 'u·Bᵀ, 2-D', a: [1, 30], b: [12, 30], ta: false, tb: true },
   { tag: 'outer product, transposeA broadcast', a: [1, 1, 6], b: [4, 1, 5], ta: true, tb: false },
   { tag: 'outer product, plain 2-D', a: [6, 1], b: [1, 5], ta: false, tb: false },
 ];

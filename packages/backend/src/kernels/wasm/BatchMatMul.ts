@@ -35,6 +35,49 @@ function outerProduct(args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo, tran
   }
 }
 
+/**
+ * Aᵀ·v (one output column) and u·Bᵀ (one output row) without transposing the big operand: the
+ * result is a vector, so it equals the transpose of the plain product vᵀ·A (resp. B·uᵀ), and
+ * transposing a vector is a reshape. This is the gradient of IBP's batched matrix-vector margins,
+ * where the transpose of [256,10,784] alone costs more than the product. Undefined when neither
+ * shape applies.
+ */
+function transposedMatVec(
+  args: KernelArgs,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): tf.TensorInfo | undefined {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  let vector: tf.TensorInfo;
+  let lhs: tf.TensorInfo;
+  let rhs: tf.TensorInfo;
+  let outShape: number[];
+  if (transposeA && !transposeB && b.shape[rb - 1] === 1) {
+    // a [.., K, M], b [.., K, 1]: (aᵀ·b)ᵀ = bᵀ·a with bᵀ = b as [.., 1, K].
+    vector = runStock(tf.Reshape, { inputs: { x: b }, backend: args.backend, attrs: { shape: [...b.shape.slice(0, -2), 1, b.shape[rb - 2]!] } });
+    [lhs, rhs] = [vector, a];
+    outShape = [a.shape[ra - 1]!, 1];
+  } else if (transposeB && !transposeA && a.shape[ra - 2] === 1) {
+    // a [.., 1, K], b [.., N, K]: (a·bᵀ)ᵀ = b·aᵀ with aᵀ = a as [.., K, 1].
+    vector = runStock(tf.Reshape, { inputs: { x: a }, backend: args.backend, attrs: { shape: [...a.shape.slice(0, -2), a.shape[ra - 1]!, 1] } });
+    [lhs, rhs] = [b, vector];
+    outShape = [1, b.shape[rb - 2]!];
+  } else {
+    return undefined;
+  }
+  const temps = [vector];
+  try {
+    const product = runStock(tf.BatchMatMul, { inputs: { a: lhs, b: rhs }, backend: args.backend, attrs: { transposeA: false, transposeB: false } });
+    temps.push(product);
+    return runStock(tf.Reshape, { inputs: { x: product }, backend: args.backend, attrs: { shape: [...product.shape.slice(0, -2), ...outShape] } });
+  } finally {
+    disposeIntermediates(args.backend, temps);
+  }
+}
+
 function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
@@ -44,6 +87,8 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const innerB = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
   if (innerA === 1 && innerB === 1) return outerProduct(args, a, b, transposeA, transposeB);
   if (!transposeA && !transposeB) return runStock(tf.BatchMatMul, args);
+  const vectorResult = transposedMatVec(args, a, b, transposeA, transposeB);
+  if (vectorResult !== undefined) return vectorResult;
   const temps: tf.TensorInfo[] = [];
   try {
     const a2 = transposeA ? transposeLastTwo(args, a) : a;
