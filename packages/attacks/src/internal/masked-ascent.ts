@@ -170,7 +170,11 @@ export function maskedAscent(p: AscentProblem): AscentOutcome {
       }
       if (anyImproved) {
         const prev = bestX;
-        bestX = tf.tidy(() => tf.where<tf.Tensor4D>(tf.tensor4d(improved, [n, 1, 1, 1]).toBool().tile([1, H, W, C]), x, prev));
+        // prev·(1−m) + x·m with a broadcast 0/1 row mask: exact (one term is 0) and cheaper than a tiled where.
+        bestX = tf.tidy(() => {
+          const m = tf.tensor4d(improved, [n, 1, 1, 1]);
+          return tf.add(tf.mul(prev, tf.sub(1, m)), tf.mul(x, m)) as tf.Tensor4D;
+        });
         prev.dispose();
       }
       if (grad) {
