@@ -60,6 +60,35 @@ function mlpIbpLoss(w1: tf.Variable, b1: tf.Variable, w2: tf.Variable, b2: tf.Va
  * Adds the kernel tasks to `bench`. The deep conv step is left out on cpu, where one run takes
  * about 40 s (tfjs-cpu convolutions are scalar loops); the table shows n/a there.
  */
+/**
+ * Interval loss of a small CNN (conv 4 k4 s2 p1 → relu → flatten → dense 10) for a 5×5 patch box
+ * at radius 0.3: IBP through the conv (center/radius with |W|), last layer elided with C = e_y − e_j.
+ */
+function cnnIbpLoss(w1: tf.Variable, b1: tf.Variable, w2: tf.Variable, b2: tf.Variable, x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar {
+  const batch = x.shape[0];
+  const mask = tf.pad(tf.ones([1, 5, 5, 1]), [[0, 0], [10, 13], [10, 13], [0, 0]]);
+  const lo0 = tf.maximum(tf.sub(x, tf.mul(mask, 0.3)), 0);
+  const hi0 = tf.minimum(tf.add(x, tf.mul(mask, 0.3)), 1);
+  const c0 = tf.div(tf.add(lo0, hi0), 2) as tf.Tensor4D;
+  const r0 = tf.div(tf.sub(hi0, lo0), 2) as tf.Tensor4D;
+  const c1 = tf.add(tf.conv2d(c0, w1 as tf.Tensor4D, 2, CONV_PAD), b1);
+  const r1 = tf.conv2d(r0, tf.abs(w1) as tf.Tensor4D, 2, CONV_PAD);
+  const lo = tf.relu(tf.sub(c1, r1));
+  const hi = tf.relu(tf.add(c1, r1));
+  const hidden = w2.shape[0]!;
+  const classes = w2.shape[1]!;
+  const c2 = tf.reshape(tf.div(tf.add(lo, hi), 2), [batch, hidden, 1]);
+  const r2 = tf.reshape(tf.div(tf.sub(hi, lo), 2), [batch, hidden, 1]);
+  const wt = tf.transpose(w2);
+  const diff = tf.sub(tf.expandDims(tf.gather(wt, y), 1), tf.expandDims(wt, 0));
+  const bDiff = tf.sub(tf.expandDims(tf.gather(b2, y), 1), tf.expandDims(b2, 0));
+  const margin = tf.add(
+    tf.sub(tf.reshape(tf.matMul(diff, c2), [batch, classes]), tf.reshape(tf.matMul(tf.abs(diff), r2), [batch, classes])),
+    bDiff,
+  );
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(y, classes), tf.neg(margin)) as tf.Scalar;
+}
+
 function addKernelTasks(bench: Bench, backend: BackendName): void {
   addTask(
     bench,
@@ -97,25 +126,39 @@ function addKernelTasks(bench: Bench, backend: BackendName): void {
         tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 2, CONV_PAD), dy)))([x, w]),
     );
   }
-  let vars: tf.Variable[] = [];
   addTask(
     bench,
     'ibp step mlp 784-255-10 b256 (loss + grads)',
-    () => {
-      vars = [
+    () => ({
+      x: tf.randomUniform([256, 784], 0, 1, 'float32', 10) as tf.Tensor2D,
+      y: tf.cast(tf.randomUniform([256], 0, 10, 'float32', 11).floor(), 'int32') as tf.Tensor1D,
+      vars: [
         tf.variable(tf.randomNormal([784, 255], 0, 0.05, 'float32', 8), true),
         tf.variable(tf.zeros([255]), true),
         tf.variable(tf.randomNormal([255, 10], 0, 0.1, 'float32', 9), true),
         tf.variable(tf.zeros([10]), true),
-      ];
-      return {
-        x: tf.randomUniform([256, 784], 0, 1, 'float32', 10) as tf.Tensor2D,
-        y: tf.cast(tf.randomUniform([256], 0, 10, 'float32', 11).floor(), 'int32') as tf.Tensor1D,
-        vars,
-      };
-    },
+      ],
+    }),
     ({ x, y, vars: [w1, b1, w2, b2] }) => {
       const { value, grads } = tf.variableGrads(() => mlpIbpLoss(w1!, b1!, w2!, b2!, x, y), [w1!, b1!, w2!, b2!]);
+      return [value, ...Object.values(grads)];
+    },
+  );
+  addTask(
+    bench,
+    'ibp step cnn conv4 k4 s2 + dense 10, 256x28x28x1 (loss + grads)',
+    () => ({
+      x: tf.randomUniform([256, 28, 28, 1], 0, 1, 'float32', 15) as tf.Tensor4D,
+      y: tf.cast(tf.randomUniform([256], 0, 10, 'float32', 16).floor(), 'int32') as tf.Tensor1D,
+      vars: [
+        tf.variable(tf.randomNormal([4, 4, 1, 4], 0, 0.5, 'float32', 17), true),
+        tf.variable(tf.zeros([4]), true),
+        tf.variable(tf.randomNormal([14 * 14 * 4, 10], 0, 0.05, 'float32', 18), true),
+        tf.variable(tf.zeros([10]), true),
+      ],
+    }),
+    ({ x, y, vars: [w1, b1, w2, b2] }) => {
+      const { value, grads } = tf.variableGrads(() => cnnIbpLoss(w1!, b1!, w2!, b2!, x, y), [w1!, b1!, w2!, b2!]);
       return [value, ...Object.values(grads)];
     },
   );
