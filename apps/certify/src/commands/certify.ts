@@ -2,11 +2,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runCertify } from '../run-certify.js';
 import { userPath } from '../internal/user-path.js';
 
-function intOption(name: string) {
+function intOption(name: string, min = 1) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1) {
-      throw new InvalidArgumentError(`${name} must be an integer >= 1, but got '${value}'.`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}, but got '${value}'.`);
     }
     return n;
   };
@@ -45,9 +45,9 @@ export function registerCertifyCommand(program: Command): void {
     .option('--sparse <ks>', 'sparse threat: k changed pixels, e.g. 1,4,10')
     .option('--limit <n>', 'certify only the first n test images', intOption('--limit'))
     .option('--backend <name>', 'wasm | cpu | node | cuda (default: PATCHCERT_BACKEND or wasm)')
-    .option('--workers <n>', 'worker threads, each with its own backend (default: PATCHCERT_WORKERS if > 1, else 2 on 2+ cores)', intOption('--workers'))
+    .option('--workers <n>', 'worker threads, each with its own backend (default: PATCHCERT_WORKERS or 1)', intOption('--workers'))
     .option('--batch-size <n>', 'images per certify call', intOption('--batch-size'), 10)
-    .option('--samples <n>', 'report examples kept per group (certified / not certified)', intOption('--samples'), 6)
+    .option('--samples <n>', 'report examples kept per group (certified / not certified)', intOption('--samples', 0), 6)
     .option('--json <file>', 'write per-image results here (incrementally, atomically)')
     .option('--report <file>', 'write the self-contained HTML report here')
     .option('--resume', 'continue the partial results in --json')
