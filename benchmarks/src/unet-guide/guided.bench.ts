@@ -77,14 +77,14 @@ function addStepTask(bench: Bench, name: string, batch: number, makeStrategy: ()
 
 export async function run(preset: BenchPreset): Promise<void> {
   await initBackend('wasm');
-  const batch = preset === 'quick' ? 32 : 256;
-  const allBatch = preset === 'quick' ? 8 : 32;
+  // One batch size for every row, so the rows compare per step and per image.
+  const batch = preset === 'quick' ? 32 : 128;
   const bench = new Bench(benchOptions(preset, `unet-guide/guided ${describeBackend()}`));
   const threat = THREAT;
   addStepTask(bench, `guided(10) step mlp ${batch}x28x28x1 2x2`, batch, () => guidedPatches({ k: 10, threat, seed: 1 }));
   addStepTask(bench, `guided(10) U-Net only (sample + fit) ${batch}x28x28x1`, batch, () => guidedPatches({ k: 10, threat, seed: 1 }), true);
   addStepTask(bench, `random(10) step mlp ${batch}x28x28x1 2x2`, batch, () => randomPatches(10, threat));
-  addStepTask(bench, `all-patch (729) step mlp ${allBatch}x28x28x1 2x2`, allBatch, () => allPatches(threat));
+  addStepTask(bench, `all-patch (729) step mlp ${batch}x28x28x1 2x2`, batch, () => allPatches(threat));
   await bench.run();
   console.table(bench.table());
   console.table(sideBySide([['wasm', bench]]));

@@ -2,8 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tf, Rng } from '@patchcert/backend';
 import { buildModel, type SequentialModel } from '@patchcert/models';
-import { squarePatch, locationMargins } from '@patchcert/bounds';
-import { guidedPatches } from '@patchcert/unet-guide';
+import { squarePatch, rectanglePatch, shapePatch, sparsePixels, locationMargins } from '@patchcert/bounds';
+import { guidedPatches, threatGrid } from '@patchcert/unet-guide';
 import { initTrainingBackend, throwsCode } from './___helpers.js';
 
 interface Ctx {
@@ -114,3 +114,23 @@ guided('should throw for a k that is not a multiple of the classes, a fixed-loca
 });
 
 guided.run();
+
+// ---
+
+const grid = suite('threatGrid');
+
+grid('should give the corner grid and patch box of squares, rectangles and shapes', () => {
+  assert.equal(threatGrid(squarePatch(2), 28, 28, 'test'), { grid: [27, 27], patch: [2, 2] });
+  assert.equal(threatGrid(squarePatch(5), 32, 32, 'test'), { grid: [28, 28], patch: [5, 5] });
+  assert.equal(threatGrid(rectanglePatch(1, 4), 28, 28, 'test'), { grid: [28, 25], patch: [1, 4] });
+  const cross = shapePatch([[0, 1, 0], [1, 1, 1], [0, 1, 0]]);
+  assert.equal(threatGrid(cross, 28, 28, 'test'), { grid: [26, 26], patch: [3, 3] });
+});
+
+grid('should throw for sparse threats, fixed locations and patches larger than the image', () => {
+  throwsCode(() => threatGrid(sparsePixels(4), 28, 28, 'test'), 'INVALID_ARGUMENT');
+  throwsCode(() => threatGrid(squarePatch(2, { at: [[0, 0]] }), 28, 28, 'test'), 'INVALID_OPTION');
+  throwsCode(() => threatGrid(squarePatch(30), 28, 28, 'test'), 'INVALID_ARGUMENT');
+});
+
+grid.run();
