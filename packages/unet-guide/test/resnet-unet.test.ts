@@ -127,6 +127,14 @@ unetSuite('should train: gradients reach every trainable variable', async () => 
   await initBackend('wasm');
 });
 
+unetSuite('[semantics] should rely on tfjs ops that upsample with align_corners=True and max-pool with −∞ padding', () => {
+  // PyTorch: interpolate([[0,1],[2,4]], size 3, bilinear, align_corners=True) and MaxPool2d(3, 2, 1).
+  const up = tf.tidy(() => Array.from(tf.image.resizeBilinear(tf.tensor4d([0, 1, 2, 4], [1, 2, 2, 1]), [3, 3], true).dataSync()));
+  assert.equal(up.map((v) => Math.round(v * 1000) / 1000), [0, 0.5, 1, 1, 1.75, 2.5, 2, 3, 4]);
+  const pooled = tf.tidy(() => Array.from(tf.maxPool(tf.tensor4d([-5, -3, -2, -7], [1, 2, 2, 1]), [3, 3], [2, 2], 1).dataSync()));
+  assert.equal(pooled, [-2]);
+});
+
 unetSuite('should give the same train-mode loss and gradients on wasm as on cpu', async () => {
   const run = async (backend: string) => {
     await initBackend(backend);
