@@ -79,7 +79,10 @@ export interface CertifyResults {
     metadata: Record<string, unknown> & { dataset: string; architecture: string; inputShape: number[]; classNames: string[] };
     parameters: number;
   };
-  dataset: { name: string; split: 'test'; total: number; limit: number | null };
+  /** `total`: images selected (all, the first `limit`, or a `sample` drawn with `seed`). */
+  dataset: { name: string; split: 'test'; total: number; limit: number | null; sample?: number | null; seed?: number };
+  /** The CLI arguments of the latest run. */
+  command?: string[];
   /** The backend line of `describeBackend()`. */
   backend: string;
   threats: ThreatSpec[];

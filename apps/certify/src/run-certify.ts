@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { describeBackend, env, initBackend, PatchcertError, toBackendName } from '@patchcert/backend';
-import { loadDataset, type ImageDataset } from '@patchcert/datasets';
+import { loadDataset, subsetIndices, type ImageDataset } from '@patchcert/datasets';
 import { loadModel } from '@patchcert/models';
 import { InProcessExecutor, WorkerExecutor, type BatchExecutor } from './internal/executors.js';
 import { prepareThreats, type BatchOutcome, type ImageBatch } from './internal/certify-images.js';
@@ -29,6 +29,14 @@ export interface CertifyRunOptions {
   sparse?: string;
   /** Certify only the first N test images. @defaultValue all */
   limit?: number;
+  /**
+   * Certify a fixed random sample of N test images instead (kept in test-split order; better
+   * than `limit` for class-sorted image folders such as the CIFAR-10 JPEG tarball). Exclusive
+   * with `limit`.
+   */
+  sample?: number;
+  /** Seed of `sample`. @defaultValue 0 */
+  seed?: number;
   /** @defaultValue env.backend (`wasm`) */
   backend?: string;
   /** Worker threads. @defaultValue {@link defaultWorkers} */
@@ -109,6 +117,10 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   const batchSize = positive(opts.batchSize, 10, '--batch-size');
   const samplesPerGroup = opts.samples ?? 6;
   if (opts.limit !== undefined) positive(opts.limit, 1, '--limit');
+  if (opts.sample !== undefined) positive(opts.sample, 1, '--sample');
+  if (opts.limit !== undefined && opts.sample !== undefined) {
+    throw new PatchcertError('INVALID_OPTION', `Error in certify: --limit and --sample must not both be given, but got --limit ${opts.limit} and --sample ${opts.sample}.`);
+  }
   if (opts.resume && !opts.json) {
     throw new PatchcertError('INVALID_OPTION', 'Error in certify: --resume must come with --json <file> (the partial results to continue), but no --json was given.');
   }
@@ -150,23 +162,28 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   const datasetName = opts.dataset ?? metadata.dataset;
   checkDatasetName(datasetName);
   const ds: ImageDataset = await loadDataset(datasetName, { split: 'test', ...(opts.limit !== undefined ? { limit: opts.limit } : {}) });
+  // Results keep test-split indices, so a sample's images are named as in the full split.
+  const seed = opts.seed ?? 0;
+  const chosen = opts.sample !== undefined ? subsetIndices(ds.count, { sample: opts.sample, seed }) : undefined;
+  const selected: number[] = chosen ? Array.from(chosen) : Array.from({ length: ds.count }, (_, i) => i);
   if (ds.shape[0] !== h || ds.shape[1] !== w || ds.shape[2] !== c) {
     throw new PatchcertError(
       'SHAPE_MISMATCH',
       `Error in certify: dataset images must be [${metadata.inputShape}] like the model's input, but ${datasetName} has [${ds.shape}].`,
     );
   }
-  const total = ds.count;
+  const total = selected.length;
   const heatmapThreat = threats.find((t) => t.kind !== 'sparse')?.id ?? null;
 
   let previous: CertifyResults | undefined;
   if (opts.resume) {
     previous = readResults(resolve(opts.json!));
     const same = (a: ThreatSpec[], b: ThreatSpec[]) => a.map((t) => t.id).join() === b.map((t) => t.id).join();
-    if (!same(previous.threats, threats) || previous.dataset.name !== datasetName || previous.dataset.total !== total) {
+    const sameSample = (previous.dataset.sample ?? null) === (opts.sample ?? null) && (opts.sample === undefined || previous.dataset.seed === seed);
+    if (!same(previous.threats, threats) || previous.dataset.name !== datasetName || previous.dataset.total !== total || !sameSample) {
       throw new PatchcertError(
         'INVALID_OPTION',
-        `Error in certify: --resume must use the same threats, dataset and limit as the stored run (${previous.threats.map((t) => t.id).join(',')} on ${previous.dataset.name}, ${previous.dataset.total} images), but got ${threats.map((t) => t.id).join(',')} on ${datasetName}, ${total} images.`,
+        `Error in certify: --resume must use the same threats, dataset and limit/sample as the stored run (${previous.threats.map((t) => t.id).join(',')} on ${previous.dataset.name}, ${previous.dataset.total} images), but got ${threats.map((t) => t.id).join(',')} on ${datasetName}, ${total} images.`,
       );
     }
   }
@@ -175,7 +192,7 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   const samples: ReportSample[] = [...(previous?.samples ?? [])];
   const runs: RunTiming[] = [...(previous?.timing.runs ?? [])];
   const todo: number[] = [];
-  for (let i = 0; i < total; i++) if (!done.has(i)) todo.push(i);
+  for (const i of selected) if (!done.has(i)) todo.push(i);
   const batches: ImageBatch[] = [];
   const px = h * w * c;
   for (let s = 0; s < todo.length; s += batchSize) {
@@ -215,7 +232,15 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
       partial,
       updatedAt: new Date().toISOString(),
       model: { dir: modelDir, metadata: metadata as unknown as CertifyResults['model']['metadata'], parameters },
-      dataset: { name: datasetName, split: 'test', total, limit: opts.limit ?? null },
+      dataset: {
+        name: datasetName,
+        split: 'test',
+        total,
+        limit: opts.limit ?? null,
+        sample: opts.sample ?? null,
+        ...(opts.sample !== undefined ? { seed } : {}),
+      },
+      command: opts.argv ?? [],
       backend: backendLine,
       threats,
       skipped,

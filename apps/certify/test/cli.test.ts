@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CertifyResults } from 'certify';
+import { subsetIndices } from '@patchcert/datasets';
 import { runCli } from './helpers/cli.js';
 import { trainTinyMnistModel } from './helpers/tiny-model.js';
 import { cellText, dumpDom } from './helpers/chromium.js';
@@ -96,6 +97,18 @@ cli('should write an HTML report whose numbers match the JSON in headless chromi
   const heatmaps = dom.match(/<img class="heatmap"/g) ?? [];
   assert.is(heatmaps.length, results.samples.length);
   assert.not.match(dom, /id="partial"/);
+});
+
+cli('should certify a seeded sample under its test-split indices', async (ctx) => {
+  const json = join(ctx.dir, 'sample.json');
+  const r = await runCli([ctx.model, '--patch', '2x2', '--sample', '5', '--seed', '3', '--workers', '1', '--json', json, '--no-progress']);
+  assert.is(r.code, 0, r.stderr);
+  const results = JSON.parse(readFileSync(json, 'utf8')) as CertifyResults;
+  const expected = Array.from(subsetIndices(10000, { sample: 5, seed: 3 })!);
+  assert.equal(results.images.map((i) => i.index), expected);
+  assert.ok(expected.some((i) => i >= 5), 'a sample, not a prefix');
+  assert.is(results.dataset.total, 5);
+  assert.is(results.dataset.sample, 5);
 });
 
 cli.run();

@@ -19,6 +19,8 @@ interface CertifyFlags {
   shapeNames?: string;
   sparse?: string;
   limit?: number;
+  sample?: number;
+  seed?: number;
   backend?: string;
   workers?: number;
   batchSize?: number;
@@ -44,6 +46,8 @@ export function registerCertifyCommand(program: Command): void {
     .option('--shape-names <names>', 'stencils of the shape table', 'square,rectangle,line,diamond,parallelogram')
     .option('--sparse <ks>', 'sparse threat: k changed pixels, e.g. 1,4,10')
     .option('--limit <n>', 'certify only the first n test images', intOption('--limit'))
+    .option('--sample <n>', 'certify a fixed random sample of n test images (for class-sorted folders)', intOption('--sample'))
+    .option('--seed <n>', 'seed of --sample', intOption('--seed', 0))
     .option('--backend <name>', 'wasm | cpu | node | cuda (default: PATCHCERT_BACKEND or wasm)')
     .option('--workers <n>', 'worker threads, each with its own backend (default: PATCHCERT_WORKERS or 1)', intOption('--workers'))
     .option('--batch-size <n>', 'images per certify call', intOption('--batch-size'), 10)
@@ -70,6 +74,8 @@ export function registerCertifyCommand(program: Command): void {
           ...(flags.shapes !== undefined ? { shapes: flags.shapes, shapeNames: flags.shapeNames } : {}),
           ...(flags.sparse !== undefined ? { sparse: flags.sparse } : {}),
           ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+          ...(flags.sample !== undefined ? { sample: flags.sample } : {}),
+          ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
           ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
           ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
           ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
