@@ -147,7 +147,7 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
       return tf.tidy(() => {
         const lm = bound(ctx.model, ctx.images, ctx.labels, threatOf(ctx), { locations: sample.locations, eps: ctx.eps });
         // Detached copy for the U-Net's targets; read here so afterStep needs no tensor kept alive.
-        pending = ctx.training ? { sample, targets: lm.dataSync() as Float32Array } : null;
+        pending = ctx.training ? { sample, targets: (lm.dataSync() as Float32Array).slice() } : null;
         return tf.min(lm, 1) as tf.Tensor2D;
       });
     },
