@@ -37,4 +37,5 @@ export type { BandVoteOptions, DerandomizedCertifyOptions, DerandomizedCertifyRe
 // #region training
 export { trainAblationClassifier, sampleTrainingMasks, DEFAULT_ABLATION_TRAIN } from './train-ablation.js';
 export type { AblationMode, AblationTrainOptions, AblationTrainProgress, AblationTrainResult } from './train-ablation.js';
+export { ablationMargins } from './ablation-margins.js';
 // #endregion

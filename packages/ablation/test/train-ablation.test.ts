@@ -13,6 +13,7 @@ import {
   sampleTrainingMasks,
   softVoteLogits,
   trainAblationClassifier,
+  ablationMargins,
   type AblationMode,
 } from '@patchcert/ablation';
 import { throwsCode } from './helpers.js';
@@ -160,3 +161,31 @@ masks('should draw one wrapped column band of width s per image, and kKeep pixel
 });
 
 masks.run();
+
+// ---
+
+const margins = suite('ablationMargins');
+
+margins.before(async () => {
+  await initBackend('wasm');
+});
+
+margins('should be z_y − z on the same ablations the trainer draws, so CE(−m, y) equals cross-entropy on the ablated images', () => {
+  const model = buildModel('mlp', { inputShape: [6, 6, 2], numClasses: 4, hidden: [8], seed: 2 });
+  const x = tf.randomUniform([5, 6, 6, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const y = tf.tensor1d([0, 1, 2, 3, 1], 'int32');
+  const mode: AblationMode = { mode: 'column', bandWidth: 2 };
+  const m = ablationMargins(model, x, y, mode, new Rng(4));
+  const masks = new Float32Array(5 * 36);
+  sampleTrainingMasks(mode, new Rng(4), masks, 5, 6, 6, identityPermutation(36));
+  const logits = model.predict(encodeAblated(x, tf.tensor4d(masks, [5, 6, 6, 1])));
+  const ceMargins = tf.losses.softmaxCrossEntropy(tf.oneHot(y, 4), tf.neg(m)).dataSync()[0]!;
+  const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(y, 4), logits).dataSync()[0]!;
+  assert.ok(Math.abs(ceMargins - ce) < 1e-5, `${ceMargins} vs ${ce}`);
+  const md = m.arraySync() as number[][];
+  [0, 1, 2, 3, 1].forEach((label, i) => assert.is(md[i]![label], 0));
+  tf.dispose([x, y, m, logits]);
+  model.dispose();
+});
+
+margins.run();
