@@ -144,6 +144,21 @@ wm('should use per-image locations [B·k] and match the same locations taken one
   throwsCode(() => worstMargins(model, x, y, squarePatch(2), { eps: 1, locations: Int32Array.from([1, 729]) }), 'INVALID_ARGUMENT');
 });
 
+for (const arch of ['mlp', 'cnn-2layer'] as const) {
+  wm(`[${arch}] should match the naive path for many per-image locations (the fast plans' row selection)`, () => {
+    const rng = new Rng(8);
+    const model = paperModel(arch, [16, 16, 1], 9, [24]);
+    const x = randomImages(rng, 3, [16, 16, 1]);
+    const y = randomLabels(rng, 3);
+    const total = squarePatch(3).locations(16, 16);
+    const locs = Int32Array.from({ length: 3 * 40 }, (_, i) => (i % 40 === 0 ? total - 1 : rng.int(total)));
+    const f = locationMargins(model, x, y, squarePatch(3), { eps: 1, locations: locs, method: 'fast' });
+    const n = locationMargins(model, x, y, squarePatch(3), { eps: 1, locations: locs, method: 'naive' });
+    assert.equal(f.shape, [3, 40, 10]);
+    assertClose(f.dataSync(), n.dataSync(), RTOL, arch);
+  });
+}
+
 for (const [arch, shape] of [['mlp', [12, 12, 1]], ['cnn-4layer', [12, 12, 1]]] as const) {
   wm(`[${arch}] should be differentiable inside tf.variableGrads with the same gradients fast and naive`, () => {
     const rng = new Rng(6);

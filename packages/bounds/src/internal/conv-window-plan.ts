@@ -185,8 +185,10 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       let r: tf.Tensor = tf.tensor4d(wr0, [n, wH, wW, c]);
 
       // Copies each row's region: table entry t ≥ 0 reads clean cell t of the row's image,
-      // t < 0 reads cell −1−t of the row's window.
+      // t < 0 reads cell −1−t of the row's window. The table is first merged into runs of
+      // cells that are contiguous in their source, copied with one typed-array `set` each.
       const assemble = (tab: Int32Array, size: number, ch: number, cleanH: Float32Array, cleanCells: number): [Float32Array, Float32Array] => {
+        const segs = mergeRuns(tab, k, size);
         const wm = mu.dataSync() as Float32Array;
         const wr = r.dataSync() as Float32Array;
         const outMu = new Float32Array(n * size * ch);
@@ -195,19 +197,23 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
           const cleanBase = b * cleanCells;
           for (let l = 0; l < k; l++) {
             const row = b * k + l;
-            const winBase = row * win - 1;
-            const tabOff = l * size;
-            let o = row * size * ch;
-            for (let e = 0; e < size; e++, o += ch) {
-              const t = tab[tabOff + e]!;
-              if (t >= 0) {
-                const src = (cleanBase + t) * ch;
-                for (let c2 = 0; c2 < ch; c2++) outMu[o + c2] = cleanH[src + c2]!;
+            const winBase = row * win;
+            const rowOff = row * size;
+            const s0 = segs.start[l]!;
+            const s1 = segs.start[l + 1]!;
+            for (let q = s0; q < s1; q++) {
+              const dst = (rowOff + segs.dst[q]!) * ch;
+              const len = segs.len[q]! * ch;
+              const src = segs.src[q]!;
+              // Plain loops: runs are short, and subarray() would allocate per run.
+              if (src >= 0) {
+                const a = (cleanBase + src) * ch - dst;
+                for (let e = dst, end = dst + len; e < end; e++) outMu[e] = cleanH[a + e]!;
               } else {
-                const src = (winBase - t) * ch;
-                for (let c2 = 0; c2 < ch; c2++) {
-                  outMu[o + c2] = wm[src + c2]!;
-                  outR[o + c2] = wr[src + c2]!;
+                const a = (winBase - 1 - src) * ch - dst;
+                for (let e = dst, end = dst + len; e < end; e++) {
+                  outMu[e] = wm[a + e]!;
+                  outR[e] = wr[a + e]!;
                 }
               }
             }
@@ -414,4 +420,46 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       tf.dispose(pre);
     },
   };
+}
+
+/**
+ * Merges a per-location cell table (`size` entries per location; t ≥ 0 a clean cell, t < 0
+ * window cell −1−t) into runs whose sources are consecutive: `dst` (cell in the region), `src`
+ * (first source entry, same encoding) and `len`; `start[l]..start[l+1]` are location l's runs.
+ */
+function mergeRuns(tab: Int32Array, k: number, size: number): { start: Int32Array; dst: Int32Array; src: Int32Array; len: Int32Array } {
+  const dst: number[] = [];
+  const src: number[] = [];
+  const len: number[] = [];
+  const start = new Int32Array(k + 1);
+  for (let l = 0; l < k; l++) {
+    start[l] = dst.length;
+    let curSrc = 0;
+    let curLen = 0;
+    let curDst = 0;
+    for (let e = 0; e < size; e++) {
+      const t = tab[l * size + e]!;
+      // Consecutive sources: clean t follows t−1; window −1−u follows −1−(u−1), i.e. t = prev − 1.
+      const next = curLen > 0 && (curSrc >= 0 ? t >= 0 && t === curSrc + curLen : t < 0 && t === curSrc - curLen);
+      if (next) {
+        curLen++;
+      } else {
+        if (curLen > 0) {
+          dst.push(curDst);
+          src.push(curSrc);
+          len.push(curLen);
+        }
+        curDst = e;
+        curSrc = t;
+        curLen = 1;
+      }
+    }
+    if (curLen > 0) {
+      dst.push(curDst);
+      src.push(curSrc);
+      len.push(curLen);
+    }
+  }
+  start[k] = dst.length;
+  return { start, dst: Int32Array.from(dst), src: Int32Array.from(src), len: Int32Array.from(len) };
 }
