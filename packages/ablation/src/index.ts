@@ -35,7 +35,7 @@ export type { BandVoteOptions, DerandomizedCertifyOptions, DerandomizedCertifyRe
 // #endregion
 
 // #region training
-export { trainAblationClassifier, sampleTrainingMasks, DEFAULT_ABLATION_TRAIN } from './train-ablation.js';
+export { trainAblationClassifier, sampleTrainingMasks, ablationModeOf, DEFAULT_ABLATION_TRAIN } from './train-ablation.js';
 export type { AblationMode, AblationTrainOptions, AblationTrainProgress, AblationTrainResult } from './train-ablation.js';
 export { ablationMargins } from './ablation-margins.js';
 // #endregion

@@ -1,4 +1,4 @@
-import { Rng, tf } from '@patchcert/backend';
+import { PatchcertError, Rng, tf } from '@patchcert/backend';
 import { batches, type ImageDataset } from '@patchcert/datasets';
 import type { SequentialModel } from '@patchcert/models';
 import { encodeAblated } from './ablation-encoding.js';
@@ -83,6 +83,8 @@ function checkMode(fn: string, mode: AblationMode, h: number, w: number): void {
  * Trains a base classifier for ablation certificates: plain cross-entropy on ablated images
  * (encoded by {@link encodeAblated}), Adam, every batch with fresh ablations (one per image).
  * Shuffling and ablations come from one generator seeded by `seed`, so a run is reproducible.
+ * The mode is recorded in `model.metadata.training` (`strategy: 'ablation:<mode>'`, `ablation`),
+ * which `saveModel` keeps, so {@link ablationModeOf} can tell a loaded model's certificate.
  *
  * @param model - built for `[H, W, 2C]` of the dataset's `[H, W, C]`; trained in place.
  * @param dataset - pixel images and labels (from `loadDataset`).
@@ -112,6 +114,9 @@ export async function trainAblationClassifier(
   const seed = options.seed ?? DEFAULT_ABLATION_TRAIN.seed;
   check(Number.isFinite(seed), 'INVALID_OPTION', fn, 'options.seed', 'a finite number', () => String(seed));
 
+  // Recorded so a saved model says how to certify it (see ablationModeOf); set before training
+  // so a checkpoint written from onProgress carries it too.
+  model.metadata.training = { ...model.metadata.training, strategy: `ablation:${mode.mode}`, ablation: { ...mode }, epochs, seed };
   const rng = new Rng(seed);
   const d = h * w;
   const scratch = identityPermutation(d);
@@ -159,4 +164,27 @@ export async function trainAblationClassifier(
     optimizer.dispose();
   }
   return { epochs: history, steps, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * The ablation a base classifier was trained with, from `model.metadata.training.ablation` (set
+ * by {@link trainAblationClassifier} and kept by saveModel/loadModel), or null for a model
+ * without one (an IBP model). The certify app uses it to pick the certificate and its band
+ * width / kKeep.
+ *
+ * @throws PatchcertError MODEL_FORMAT when the record exists but is not a valid mode for the
+ *   model's input shape.
+ */
+export function ablationModeOf(model: SequentialModel): AblationMode | null {
+  const record = model.metadata.training?.['ablation'];
+  if (record === undefined) return null;
+  const [h, w, c2] = model.inputShape;
+  try {
+    checkMode('ablationModeOf', record as AblationMode, h, w);
+  } catch (err) {
+    throw new PatchcertError('MODEL_FORMAT', (err as Error).message, { cause: err });
+  }
+  check(c2 % 2 === 0, 'MODEL_FORMAT', 'ablationModeOf', "an ablation model's input channels", 'even (2C)', () => String(c2));
+  const m = record as AblationMode;
+  return m.mode === 'random-ablation' ? { mode: m.mode, kKeep: m.kKeep } : { mode: m.mode, bandWidth: m.bandWidth };
 }

@@ -1,8 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, Rng, tf } from '@patchcert/backend';
 import { datasetTensors, loadDataset, type ImageDataset } from '@patchcert/datasets';
-import { buildModel, type SequentialModel } from '@patchcert/models';
+import { buildModel, loadModel, saveModel, type SequentialModel } from '@patchcert/models';
 import { patchAttack } from '@patchcert/attacks';
 import {
   certifyDerandomizedColumns,
@@ -14,6 +17,7 @@ import {
   softVoteLogits,
   trainAblationClassifier,
   ablationMargins,
+  ablationModeOf,
   type AblationMode,
 } from '@patchcert/ablation';
 import { throwsCode } from './helpers.js';
@@ -189,3 +193,34 @@ margins('should be z_y − z on the same ablations the trainer draws, so CE(−m
 });
 
 margins.run();
+
+// ---
+
+const modeOf = suite('ablationModeOf');
+
+modeOf.before(async () => {
+  await initBackend('wasm');
+});
+
+modeOf('should read back the mode training recorded, through saveModel/loadModel, and null for a model without one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ablation-mode-'));
+  try {
+    const ds = await loadDataset('mnist', { split: 'test', limit: 20 });
+    const model = buildModel('mlp', { inputShape: [28, 28, 2], numClasses: 10, hidden: [4], seed: 0, dataset: 'mnist' });
+    assert.is(ablationModeOf(model), null);
+    await trainAblationClassifier(model, ds, { mode: 'column', bandWidth: 4 }, { epochs: 1, batchSize: 10 });
+    assert.equal(ablationModeOf(model), { mode: 'column', bandWidth: 4 });
+    assert.is(model.metadata.training?.strategy, 'ablation:column');
+    await saveModel(model, dir);
+    const loaded = await loadModel(dir);
+    assert.equal(ablationModeOf(loaded), { mode: 'column', bandWidth: 4 });
+    loaded.metadata.training = { ablation: { mode: 'column', bandWidth: 40 } };
+    throwsCode(() => ablationModeOf(loaded), 'MODEL_FORMAT');
+    model.dispose();
+    loaded.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+modeOf.run();
