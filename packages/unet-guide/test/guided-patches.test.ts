@@ -103,6 +103,23 @@ guided('should resume from getState: same U-Net, same draws, same margins', asyn
   b.dispose();
 });
 
+guided('[accumulateGradients] should zero the summed gradients when ctx.epoch changes and follow ctx.lr', (ctx) => {
+  const s = guidedPatches({ k: 10, threat: THREAT, seed: 4, accumulateGradients: true });
+  const step = (epoch: number, lr: number) => {
+    const c = { model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(epoch), training: true, epoch, lr };
+    tf.dispose(s.margins(c));
+    const summed = s.guide!.getState().accumulated !== null;
+    s.afterStep?.(c);
+    return summed;
+  };
+  assert.is(step(0, 1e-3), false);
+  assert.is(step(0, 1e-3), true, 'within an epoch the sum carries over');
+  assert.is(s.guide!.learningRate, 1e-3);
+  assert.is(step(1, 5e-4), false, 'a new epoch starts from zero');
+  assert.is(s.guide!.learningRate, 5e-4);
+  s.dispose();
+});
+
 guided('should throw for a k that is not a multiple of the classes, a fixed-location threat or no threat', (ctx) => {
   throwsCode(() => guidedPatches({ k: 0 }), 'INVALID_OPTION');
   const s = guidedPatches({ k: 15, threat: THREAT });
