@@ -3,7 +3,7 @@
 // the backend holds no more data than the kernel returned, so a leaked intermediate fails here.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf } from '@patchcert/backend';
+import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf, PatchcertError } from '@patchcert/backend';
 import { KERNEL_TOLERANCE, assertClose, assertWasmMatchesCpu, seededNormal } from './helpers.js';
 
 tf.env().set('IS_TEST', true);
@@ -72,6 +72,21 @@ filterGrad('should give conv2d kernel gradients on wasm (stock wasm throws)', as
   // Each of the four taps sees four ones.
   assert.equal(Array.from(g.dataSync()), [4, 4, 4, 4]);
   g.dispose();
+});
+
+filterGrad('should throw INVALID_ARGUMENT for NCHW data', async () => {
+  await initBackend('wasm');
+  const x = tf.zeros([1, 1, 4, 4]);
+  const dy = tf.zeros([1, 1, 3, 3]);
+  try {
+    tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [2, 2, 1, 1] } as unknown as tf.NamedAttrMap);
+    assert.unreachable('NCHW must be refused');
+  } catch (e) {
+    assert.instance(e, PatchcertError);
+    assert.is((e as PatchcertError).code, 'INVALID_ARGUMENT');
+  } finally {
+    tf.dispose([x, dy]);
+  }
 });
 
 filterGrad.run();
@@ -175,6 +190,21 @@ segmentSum('should match the cpu backend for the gradient of gather', async () =
     KERNEL_TOLERANCE,
     'gather grad',
   );
+});
+
+segmentSum('should throw SHAPE_MISMATCH when segmentIds is not a prefix of the data shape', async () => {
+  await initBackend('wasm');
+  const x = tf.zeros([4, 2]);
+  const ids = tf.tensor1d([0, 1, 0], 'int32');
+  try {
+    tf.engine().runKernel(tf.UnsortedSegmentSum, { x, segmentIds: ids }, { numSegments: 2 });
+    assert.unreachable('3 ids for 4 rows must be refused');
+  } catch (e) {
+    assert.instance(e, PatchcertError);
+    assert.is((e as PatchcertError).code, 'SHAPE_MISMATCH');
+  } finally {
+    tf.dispose([x, ids]);
+  }
 });
 
 segmentSum('should sum int32 data', async () => {
