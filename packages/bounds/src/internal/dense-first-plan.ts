@@ -24,23 +24,29 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
   const last = model.layers.length - 1;
 
   const pre = tf.tidy(() => {
-    const kernel = tf.reshape(dense.kernel, [h, w, c, units]);
+    // For rectangles the sum-pool is an average pool times the area; the area is folded into
+    // the (small) kernel instead of the (large) pooled maps.
+    const area = threat.isRectangle ? threat.height * threat.width : 1;
+    const kernel = tf.reshape(area === 1 ? dense.kernel : tf.mul(dense.kernel, area), [h, w, c, units]);
+    const absKernel = tf.abs(kernel);
     const clean0 = tf.add(tf.matMul(tf.reshape(boxes.clean, [batch, h * w * c]), dense.kernel as tf.Tensor2D), dense.bias); // [B, U]
     const delta = tf.sub(boxes.box.mu, boxes.clean);
     let pMu: tf.Tensor | null = null;
     let pR: tf.Tensor | null = null;
     for (let ch = 0; ch < c; ch++) {
-      const kc = tf.reshape(tf.slice(kernel, [0, 0, ch, 0], [h, w, 1, units]), [1, h, w, units]);
-      const dc = tf.slice(delta, [0, 0, 0, ch], [batch, h, w, 1]);
-      const rc = tf.slice(boxes.box.r, [0, 0, 0, ch], [batch, h, w, 1]);
-      const tm = tf.mul(dc, kc);
-      const tr = tf.mul(rc, tf.abs(kc));
+      // One channel needs no slicing (tfjs-wasm's slice copies slowly).
+      const pick = (t: tf.Tensor, kernelLike: boolean): tf.Tensor =>
+        c === 1 ? t : kernelLike ? tf.slice(t, [0, 0, ch, 0], [h, w, 1, units]) : tf.slice(t, [0, 0, 0, ch], [batch, h, w, 1]);
+      const kc = tf.reshape(pick(kernel, true), [1, h, w, units]);
+      const akc = tf.reshape(pick(absKernel, true), [1, h, w, units]);
+      const tm = tf.mul(pick(delta, false), kc);
+      const tr = tf.mul(pick(boxes.box.r, false), akc);
       pMu = pMu ? tf.add(pMu, tm) : tm;
       pR = pR ? tf.add(pR, tr) : tr;
     }
     const windowSum = (p: tf.Tensor): tf.Tensor2D => {
       if (threat.isRectangle) {
-        const s = tf.mul(tf.avgPool(p as tf.Tensor4D, [threat.height, threat.width], 1, 'valid'), threat.height * threat.width);
+        const s = tf.avgPool(p as tf.Tensor4D, [threat.height, threat.width], 1, 'valid');
         return tf.reshape(s, [batch * gh * gw, units]);
       }
       const planes = tf.reshape(tf.transpose(p, [0, 3, 1, 2]), [batch * units, h, w, 1]) as tf.Tensor4D;
