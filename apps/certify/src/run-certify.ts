@@ -345,6 +345,9 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
           const seconds = (performance.now() - (tReady ?? t0)) / 1000;
           bar?.update(done.size, { speed: (imagesThisRun / seconds).toFixed(1) });
           save(true, false);
+          // In-process certification resolves its promises as microtasks only, which would
+          // starve the event loop: yield a macrotask so SIGINT (and the bar's timer) get a turn.
+          await new Promise((res) => setImmediate(res));
         }
       };
       await Promise.all(executors.map(loop));
