@@ -1,5 +1,6 @@
 import type { tf, Rng } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
+import type { ThreatModel } from './threat-model.js';
 
 /** What a strategy sees for one training (or evaluation) batch. */
 export interface MarginStrategyContext {
@@ -14,6 +15,12 @@ export interface MarginStrategyContext {
   rng: Rng;
   /** True during training steps, false in evaluation passes. */
   training: boolean;
+  /** The run's threat model (docs/CONTRACTS.md); strategies built with their own may ignore it. */
+  threat?: ThreatModel;
+  /** Epoch index (0-based), for strategies with per-epoch state. */
+  epoch?: number;
+  /** The classifier's current learning rate, for strategies that train a model of their own. */
+  lr?: number;
 }
 
 /**
