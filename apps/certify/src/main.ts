@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { toPatchcertError } from '@patchcert/backend';
 import { registerCertifyCommand } from './commands/certify.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerAttackCommand } from './commands/attack.js';
 
 /** Usage errors exit 2, failures while running exit 1 (the message only, never a stack). */
 const USAGE_CODES = new Set(['INVALID_OPTION', 'INVALID_ARGUMENT', 'FILE_NOT_FOUND']);
@@ -14,6 +15,7 @@ const program = new Command('certify')
   .configureOutput({ outputError: (text, write) => write(text) });
 registerCertifyCommand(program);
 registerReportCommand(program);
+registerAttackCommand(program);
 
 // `pnpm start -- <args>` forwards the `--` itself; without this commander would read every
 // option after it as a positional argument.
