@@ -62,6 +62,14 @@ table('should run one adversary per placement and accept Defense objects', ({ mo
   few.dispose();
 });
 
+table('should leave no tensors behind', ({ model, x, y }) => {
+  const few = tf.slice(x, [0, 0, 0, 0], [5, -1, -1, -1]);
+  const before = tf.memory().numTensors;
+  attackTable(model, few, y.subarray(0, 5), { threat: 2, restarts: 2, steps: 2 });
+  assert.is(tf.memory().numTensors, before);
+  few.dispose();
+});
+
 table('should throw INVALID_OPTION for an unknown defense or placement', ({ model, x, y }) => {
   throwsCode(() => attackTable(model, x, y, { threat: 2, defenses: ['jpeg' as never] }), 'INVALID_OPTION');
   throwsCode(() => attackTable(model, x, y, { threat: 2, placements: ['edges' as never] }), 'INVALID_OPTION');

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, tf } from '@patchcert/backend';
-import { digitalWatermarking } from '@patchcert/attacks';
+import { digitalWatermarking, patchAttack } from '@patchcert/attacks';
 import { throwsCode } from './helpers.js';
 import { pixelDetector } from './toy-models.js';
 
@@ -52,6 +52,19 @@ dw('should find the region a classifier looks at with model saliency', () => {
   const m = digitalWatermarking({ model }).mask(x).reshape([16, 16]).arraySync() as number[][];
   assert.is(m[3]![12], 1);
   assert.is(m[12]![3], 0);
+  model.dispose();
+});
+
+dw('should run inside an adaptive attack with classifier saliency (a gradient inside the gradient) and free its tensors', () => {
+  const model = pixelDetector(8, [[1, 6]]);
+  const x = tf.zeros([3, 8, 8, 1]) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  const r = patchAttack(model, x, [0, 0, 0], { threat: 2, placement: 'all', steps: 10, defense: digitalWatermarking({ model }) });
+  assert.is(r.cleanAccuracy, 1);
+  assert.ok(r.evaluations > 0);
+  r.adversarial.dispose();
+  assert.is(tf.memory().numTensors, before);
+  x.dispose();
   model.dispose();
 });
 

@@ -5,18 +5,15 @@ import { tf } from '@patchcert/backend';
  * on wasm, unlike slices). Central, not forward, so both sides of an edge register: a patch
  * then lights up on all its borders.
  */
-let diffKernel: tf.Tensor4D | undefined;
 function differenceKernel(): tf.Tensor4D {
-  if (!diffKernel || diffKernel.isDisposed) {
-    const k = new Float32Array(3 * 3 * 2);
-    const at = (r: number, c: number, o: number): number => (r * 3 + c) * 2 + o;
-    k[at(1, 0, 0)] = -0.5;
-    k[at(1, 2, 0)] = 0.5;
-    k[at(0, 1, 1)] = -0.5;
-    k[at(2, 1, 1)] = 0.5;
-    diffKernel = tf.keep(tf.tensor4d(k, [3, 3, 1, 2]));
-  }
-  return diffKernel;
+  // Built per call (18 floats) rather than cached, so callers' tensor counts stay exact.
+  const k = new Float32Array(3 * 3 * 2);
+  const at = (r: number, c: number, o: number): number => (r * 3 + c) * 2 + o;
+  k[at(1, 0, 0)] = -0.5;
+  k[at(1, 2, 0)] = 0.5;
+  k[at(0, 1, 1)] = -0.5;
+  k[at(2, 1, 1)] = 0.5;
+  return tf.tensor4d(k, [3, 3, 1, 2]);
 }
 
 /** `[1,H,W,2]` mask: 0 where the x (channel 0) or y (channel 1) difference would reach past the border. */
