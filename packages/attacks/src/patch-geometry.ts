@@ -78,6 +78,7 @@ export function patchGeometry(spec: PatchSpec, fn = 'patchGeometry'): PatchGeome
   }
   if (spec === null || typeof spec !== 'object') throw invalid(fn, 'threat', "a patch size, '2x2', or { height, width, mask? }", spec);
   const o = spec as Record<string, unknown>;
+  if (o['kind'] === 'sparse') throw invalid(fn, 'threat', 'a patch (use sparseAttack for a sparse threat)', `sparse threat k=${String(o['k'])}`);
   const rawMask = o['mask'] ?? o['stencil'];
   let h = o['height'] ?? o['patchHeight'];
   let w = o['width'] ?? o['patchWidth'];

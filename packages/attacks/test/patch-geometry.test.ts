@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { squarePatch, shapePatch } from '@patchcert/bounds';
+import { squarePatch, shapePatch, sparsePixels } from '@patchcert/bounds';
 import { patchGeometry, locationGrid } from '@patchcert/attacks';
 import { throwsCode } from './helpers.js';
 
@@ -40,6 +40,7 @@ geometry('should throw INVALID_OPTION for malformed sizes and masks', () => {
   throwsCode(() => patchGeometry({ mask: [[0, 0], [0, 0]] }), 'INVALID_OPTION');
   throwsCode(() => patchGeometry({ mask: [[1, 0], [1]] }), 'INVALID_OPTION');
   throwsCode(() => patchGeometry(null as never), 'INVALID_OPTION');
+  throwsCode(() => patchGeometry(sparsePixels(3) as never), 'INVALID_OPTION');
 });
 
 geometry.run();
