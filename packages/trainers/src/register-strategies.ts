@@ -11,11 +11,11 @@ import { randomPatches } from './strategies/random-patches.js';
 import { sparseTraining } from './strategies/sparse-training.js';
 
 const naturalDef: StrategyDefinition<'natural'> = { type: 'natural', description: 'plain cross-entropy (undefended baseline)', create: () => naturalTraining() };
-const allDef: StrategyDefinition<'all'> = { type: 'all', description: 'worst case over every patch location', create: (_p, ctx) => allPatches(ctx.threat) };
+const allDef: StrategyDefinition<'all'> = { type: 'all', description: 'worst case over every patch location', create: (p, ctx) => allPatches(ctx.threat, p.method ? { method: p.method } : {}) };
 const randomDef: StrategyDefinition<'random'> = {
   type: 'random',
   description: 'worst case over k random locations per image, redrawn every batch',
-  create: (p, ctx) => randomPatches(p.k, ctx.threat),
+  create: (p, ctx) => randomPatches(p.k, ctx.threat, p.method ? { method: p.method } : {}),
 };
 const sparseDef: StrategyDefinition<'sparse'> = { type: 'sparse', description: 'top-k first layer bound for a k-pixel threat', create: (_p, ctx) => sparseTraining(ctx.threat) };
 

@@ -28,11 +28,18 @@ export const threatConfigSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * How @patchcert/bounds computes the margins: `fast` (local first-layer terms, no full boxes) or
+ * `naive` (every location's full box). Equal results; which is quicker depends on k and the
+ * model (see the strategies benchmark).
+ */
+const boundMethod = z.enum(['fast', 'naive']);
+
 /** How each batch's worst-case margins are bounded (a {@link MarginStrategy} by name). */
 export const strategyConfigSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('natural') }),
-  z.strictObject({ type: z.literal('all') }),
-  z.strictObject({ type: z.literal('random'), k: positiveInt }),
+  z.strictObject({ type: z.literal('all'), method: boundMethod.optional() }),
+  z.strictObject({ type: z.literal('random'), k: positiveInt, method: boundMethod.optional() }),
   z.strictObject({ type: z.literal('sparse') }),
   z.strictObject({
     type: z.literal('guided'),

@@ -1,5 +1,5 @@
 import type { tf } from '@patchcert/backend';
-import type { MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
+import type { BoundMethod, MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
 import { worstMargins, type Threat } from '../internal/bounds-api.js';
 import { threatOf } from './threat-of.js';
 
@@ -8,13 +8,15 @@ import { threatOf } from './threat-of.js';
  * `patch-all`), through bounds' fast path. The tightest and slowest strategy.
  *
  * @param threat - the patch threat; when omitted, the context's.
+ * @param options.method - bounds' method. @defaultValue 'fast'
  */
-export function allPatches(threat?: Threat): MarginStrategy {
+export function allPatches(threat?: Threat, options: { method?: BoundMethod } = {}): MarginStrategy {
+  const method = options.method ?? 'fast';
   return {
     name: 'all',
     margins(ctx: MarginStrategyContext): tf.Tensor2D {
       const t = threatOf(threat, ctx, 'allPatches');
-      return worstMargins(ctx.model, ctx.images, ctx.labels, t, { locations: 'all', eps: ctx.eps });
+      return worstMargins(ctx.model, ctx.images, ctx.labels, t, { locations: 'all', eps: ctx.eps, method });
     },
   };
 }

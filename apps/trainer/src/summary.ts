@@ -1,0 +1,24 @@
+import type { TrainResult } from '@patchcert/trainers';
+import { describeThreat } from '@patchcert/trainers';
+
+/** The one-screen summary printed at the end of a run. */
+export function formatSummary(result: TrainResult, out: string, wallSeconds: number): string {
+  const c = result.config;
+  const f = result.final;
+  const rows: [string, string][] = [
+    ['config', `${c.name ?? '-'}: ${c.dataset}, ${c.architecture}, ${describeThreat(c.threat)}, strategy ${c.strategy.type}${'k' in c.strategy ? `(${c.strategy.k})` : ''}`],
+    ['epochs', `${result.history.length}/${c.epochs}, batch ${c.batchSize}, lr ${c.lr}, warm-up ${c.schedule.start}+${c.schedule.length}, seed ${c.seed}`],
+    ['training time', `${result.trainSeconds.toFixed(1)} s (wall ${wallSeconds.toFixed(1)} s)`],
+  ];
+  if (f) {
+    rows.push(['clean accuracy', `${(100 * f.cleanAccuracy).toFixed(2)}% (${f.images} test images)`]);
+    rows.push(['certified accuracy', `${(100 * f.certifiedAccuracy).toFixed(2)}% (every location, eps 1)`]);
+  }
+  rows.push(['model', result.modelDir || '-']);
+  rows.push(['metrics', `${out}/metrics.jsonl`]);
+  rows.push(['checkpoint', `${out}/checkpoint (resume with --resume)`]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`);
+  const rule = '-'.repeat(Math.min(78, Math.max(...lines.map((l) => l.length))));
+  return [rule, result.interrupted ? '  run interrupted' : '  run finished', rule, ...lines, rule].join('\n');
+}
