@@ -45,6 +45,15 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
       pR = pR ? tf.add(pR, tr) : tr;
     }
     const windowSum = (p: tf.Tensor): tf.Tensor2D => {
+      if (!differentiable) {
+        // A depthwise conv with the stencil on every unit: one pass, no transposes and none of
+        // avgPool's trailing cast (wasm has no depthwise input gradient, hence not in training).
+        const taps = threat.height * threat.width;
+        const f = new Float32Array(taps * units);
+        for (let t = 0; t < taps; t++) if (threat.stencil[t]) f.fill(1 / area, t * units, (t + 1) * units);
+        const s = tf.depthwiseConv2d(p as tf.Tensor4D, tf.tensor4d(f, [threat.height, threat.width, units, 1]), 1, 'valid');
+        return tf.reshape(s, [batch * gh * gw, units]);
+      }
       if (threat.isRectangle) {
         const s = tf.avgPool(p as tf.Tensor4D, [threat.height, threat.width], 1, 'valid');
         return tf.reshape(s, [batch * gh * gw, units]);
