@@ -2,8 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, tf } from '@patchcert/backend';
 import { squarePatch } from '@patchcert/bounds';
-import type { SequentialModel } from '@patchcert/models';
-import { patchAttack } from '@patchcert/attacks';
+import { buildModel, type SequentialModel } from '@patchcert/models';
+import { patchAttack, localGradientSmoothing, digitalWatermarking } from '@patchcert/attacks';
 import { trainedMlp, mnist, throwsCode } from './helpers.js';
 import { pixelDetector, black } from './toy-models.js';
 
@@ -155,6 +155,22 @@ attack('should count a misclassified clean image as broken without attacking it'
   assert.is(r.location[0], -1);
   assert.is(r.cleanAccuracy, 0.5);
   r.adversarial.dispose();
+  x.dispose();
+  model.dispose();
+});
+
+attack('[rgb conv] should attack a CIFAR-shaped conv model directly and through both defenses', () => {
+  const model = buildModel('cnn-2layer', { inputShape: [32, 32, 3], numClasses: 10, seed: 3, normalization: { mean: [0.485, 0.456, 0.406], std: [0.225, 0.225, 0.225] } });
+  const x = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+  const y = Array.from(tf.tidy(() => tf.argMax(model.predict(x), 1).dataSync()));
+  for (const defense of [undefined, localGradientSmoothing(), digitalWatermarking()]) {
+    const r = patchAttack(model, x, y, { threat: 5, restarts: 2, steps: 10, seed: 1, ...(defense ? { defense } : {}) });
+    assert.is(r.adversarial.shape.join(), '4,32,32,3');
+    assert.ok(r.evaluations > 0);
+    // An untrained network's margins are tiny: a 5x5 patch flips some of them.
+    if (!defense) assert.ok(r.adversarialAccuracy < r.cleanAccuracy, `adv ${r.adversarialAccuracy}`);
+    r.adversarial.dispose();
+  }
   x.dispose();
   model.dispose();
 });
