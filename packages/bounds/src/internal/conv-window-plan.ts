@@ -117,6 +117,18 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         mu: pre.input.mu.dataSync() as Float32Array,
         r: pre.input.r.dataSync() as Float32Array,
       };
+  // The first dense layer after the flatten sees the clean map plus the row's window, so its
+  // output is the clean output plus the window's term: rows whose windows start at the same
+  // cell share the window's weight rows (few distinct starts: the window nearly fills the map).
+  const fc1 = flatIdx + 1;
+  const windowedFc1 = host !== null && model.layers[fc1]?.type === 'dense' && fc1 < last;
+  const fc1Pre = windowedFc1
+    ? tf.tidy(() => {
+        const wts = model.weights[fc1]!;
+        const cleanOut = tf.add(tf.matMul(tf.reshape(pre.flat, [batch, fh * fw * fc]), wts.kernel as tf.Tensor2D), wts.bias);
+        return { cleanOut: tf.reshape(cleanOut, [batch, 1, -1]), kernel: wts.kernel.dataSync() as Float32Array, units: wts.kernel.shape[1]! };
+      })
+    : null;
 
   /**
    * Rows `idx` of `[clean; window]` (center, `idx ≥ nClean` reads the window) and of
@@ -149,6 +161,81 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       }
     }
     return { mu: tf.tensor2d(outMu, [q, ch]), r: tf.tensor2d(outR, [q, ch]) };
+  };
+
+  /**
+   * The rest of a certification pass from the last window on: the first dense layer per group of
+   * locations with the same window start (window term only), then plain rules and elision.
+   * Returns margins `[batch, k, classes]` in the usual image-major order.
+   */
+  const windowedDense = (
+    k: number, aR: Int32Array, aC: Int32Array, wH: number, wW: number, mu: tf.Tensor, r: tf.Tensor,
+    cleanFlat: Float32Array, f1: NonNullable<typeof fc1Pre>,
+  ): tf.Tensor3D => {
+    const n = batch * k;
+    const wm = mu.dataSync() as Float32Array;
+    const wr = r.dataSync() as Float32Array;
+    const cellsWin = wH * wW;
+    const width = cellsWin * fc;
+    const units = f1.units;
+    const groups = new Map<number, number[]>();
+    for (let l = 0; l < k; l++) {
+      const key = aR[l]! * fw + aC[l]!;
+      const g = groups.get(key);
+      if (g) g.push(l);
+      else groups.set(key, [l]);
+    }
+    const y = prep.hostLabels!;
+    const rowLabels = new Int32Array(n);
+    const rowOf = new Int32Array(n); // group-order position → image-major row
+    const mus: tf.Tensor[] = [];
+    const rs: tf.Tensor[] = [];
+    let pos = 0;
+    for (const [key, locs] of groups) {
+      const gr = Math.floor(key / fw);
+      const gc = key % fw;
+      const m = locs.length;
+      // Weight rows of the window's cells, [width, units].
+      const wg = new Float32Array(width * units);
+      for (let i = 0, q = 0; i < wH; i++) {
+        for (let j = 0; j < wW; j++) {
+          const cell = (gr + i) * fw + gc + j;
+          for (let c2 = 0; c2 < fc; c2++, q++) wg.set(f1.kernel.subarray((cell * fc + c2) * units, (cell * fc + c2 + 1) * units), q * units);
+        }
+      }
+      const dMu = new Float32Array(batch * m * width);
+      const dR = new Float32Array(batch * m * width);
+      for (let b = 0; b < batch; b++) {
+        for (let t = 0; t < m; t++) {
+          const l = locs[t]!;
+          const row = b * k + l;
+          const o = (b * m + t) * width;
+          dR.set(wr.subarray(row * width, (row + 1) * width), o);
+          for (let i = 0, q = 0; i < wH; i++) {
+            for (let j = 0; j < wW; j++) {
+              const cleanOff = (b * fh * fw + (gr + i) * fw + gc + j) * fc;
+              for (let c2 = 0; c2 < fc; c2++, q++) dMu[o + q] = wm[row * width + q]! - cleanFlat[cleanOff + c2]!;
+            }
+          }
+          rowLabels[pos] = y[b]!;
+          rowOf[pos++] = row;
+        }
+      }
+      const w = tf.tensor2d(wg, [width, units]);
+      mus.push(tf.reshape(tf.add(tf.reshape(tf.matMul(tf.tensor2d(dMu, [batch * m, width]), w), [batch, m, units]), f1.cleanOut), [batch * m, units]));
+      rs.push(tf.matMul(tf.tensor2d(dR, [batch * m, width]), tf.abs(w)));
+    }
+    const box1 = { mu: mus.length === 1 ? mus[0]! : tf.concat(mus, 0), r: rs.length === 1 ? rs[0]! : tf.concat(rs, 0) };
+    const box = propagateCenterRadius(model, box1, fc1 + 1, last);
+    const m3 = elidedMarginsCenterRadius(
+      model, { mu: tf.reshape(box.mu, [n, 1, -1]), r: tf.reshape(box.r, [n, 1, -1]) },
+      tf.cast(tf.oneHot(tf.tensor1d(rowLabels, 'int32'), onehot.shape[1]), 'float32') as tf.Tensor2D, rowLabels,
+    );
+    const data = m3.dataSync();
+    const classes = onehot.shape[1];
+    const out = new Float32Array(n * classes);
+    for (let p2 = 0; p2 < n; p2++) out.set(data.subarray(p2 * classes, (p2 + 1) * classes), rowOf[p2]! * classes);
+    return tf.tensor3d(out, [batch, k, classes]);
   };
 
   /**
@@ -264,6 +351,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         wW = oW;
         win = wH * wW;
       }
+
+      if (fc1Pre) return windowedDense(k, aR, aC, wH, wW, mu, r, hd.flat, fc1Pre);
 
       const cells = fh * fw;
       const tab = new Int32Array(k * cells);
@@ -418,6 +507,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     },
     dispose() {
       tf.dispose(pre);
+      if (fc1Pre) fc1Pre.cleanOut.dispose();
     },
   };
 }
