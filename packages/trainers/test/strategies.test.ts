@@ -75,6 +75,12 @@ random('should draw k locations per image from the context generator, redrawn ev
   assert.not.equal(first, second);
 });
 
+random('[fast vs naive] should give the same margins through either bounds method', () => {
+  const a = read(randomPatches(3, threat, { method: 'fast' }), ctx(0.7, 5)).flat();
+  const b = read(randomPatches(3, threat, { method: 'naive' }), ctx(0.7, 5)).flat();
+  assertClose(a, b, 1e-4);
+});
+
 random('should take the threat from the context when built without one', () => {
   const c = { ...ctx(0.5, 7), threat } as MarginStrategyContext;
   assert.equal(read(randomPatches(3), c).flat(), read(randomPatches(3, threat), ctx(0.5, 7)).flat());
