@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { describeBackend, env, initBackend, PatchcertError, toBackendName } from '@patchcert/backend';
+import { BACKEND_NAMES, describeBackend, env, initBackend, PatchcertError, toBackendName } from '@patchcert/backend';
 import { loadDataset, subsetIndices, type ImageDataset } from '@patchcert/datasets';
 import { loadModel } from '@patchcert/models';
 import { InProcessExecutor, WorkerExecutor, type BatchExecutor } from './internal/executors.js';
@@ -111,6 +111,9 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   const modelDir = resolve(opts.modelDir);
   if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) {
     throw new PatchcertError('FILE_NOT_FOUND', `Error in certify: <model-dir> must be a directory written by saveModel, but ${modelDir} does not exist.`);
+  }
+  if (opts.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(opts.backend)) {
+    throw new PatchcertError('INVALID_OPTION', `Error in certify: --backend must be one of ${BACKEND_NAMES.join(', ')}, but got '${opts.backend}'.`);
   }
   const backend = toBackendName(opts.backend ?? env.backend);
   const workers = positive(opts.workers, defaultWorkers(), '--workers');

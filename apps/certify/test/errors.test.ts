@@ -40,6 +40,10 @@ errors('should reject --limit 0 and an unknown option', async (ctx) => {
   assertUsageError(await runCli([ctx.model, '--frobnicate']), /unknown option '--frobnicate'/);
 });
 
+errors('should reject an unknown backend', async (ctx) => {
+  assertUsageError(await runCli([ctx.model, '--backend', 'tpu', '--limit', '2']), /--backend must be one of wasm, cpu, node, cuda, but got 'tpu'/);
+});
+
 errors('should reject --resume without --json', async (ctx) => {
   assertUsageError(await runCli([ctx.model, '--resume', '--limit', '2']), /--resume must come with --json/);
 });

@@ -24,10 +24,12 @@ export type ThreatSpec =
     }
   | { kind: 'sparse'; id: string; k: number };
 
+/** A patch of `height × width` pixels at every location (`patch:HxW`). */
 export function patchSpec(height: number, width: number): ThreatSpec {
   return { kind: 'patch', id: `patch:${height}x${width}`, height, width };
 }
 
+/** One stencil of the shape table: column `shape`, certified stencil `variant` (`shape:<variant>:<pixels>`). */
 export function shapeSpec(shape: ShapeName, pixels: number, variant: string = shape): ThreatSpec {
   return { kind: 'shape', id: `shape:${variant}:${pixels}`, shape, variant, pixels };
 }
@@ -61,6 +63,7 @@ export function shapeVariants(shape: ShapeName, pixels: number): ThreatSpec[] {
   }
 }
 
+/** Any `k` pixels changed (`sparse:k`). */
 export function sparseSpec(k: number): ThreatSpec {
   return { kind: 'sparse', id: `sparse:${k}`, k };
 }
