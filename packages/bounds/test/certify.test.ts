@@ -15,6 +15,7 @@ const c = suite('certify');
 const cases: [string, () => SequentialModel, [number, number, number], PatchThreat[]][] = [
   ['mlp', () => paperModel('mlp', [28, 28, 1], 3, [32]), [28, 28, 1], [squarePatch(2), rectanglePatch(3, 2), namedShape('diamond', 5)]],
   ['cnn-4layer small', () => paperModel('cnn-4layer', [14, 14, 1], 4, [16, 16]), [14, 14, 1], [squarePatch(2), squarePatch(5), namedShape('diamond', 13)]],
+  ['conv then one dense', () => customModel([conv(3, 3, 2, 1), relu, flatten, dense(5)], [7, 7, 1], 6, 5), [7, 7, 1], [squarePatch(2), namedShape('diamond', 5)]],
   ['conv asymmetric', () => customModel([
     { type: 'conv2d', filters: 3, kernelSize: [3, 2], strides: [2, 1], padding: [0, 2, 1, 0] }, relu, conv(4, 3, 2, 1), relu, flatten, dense(6), relu, dense(4)], [9, 10, 3], 5, 4, CIFAR_NORM), [9, 10, 3], [squarePatch(3), namedShape('parallelogram', 4)]],
 ];
