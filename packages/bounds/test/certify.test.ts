@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, tf, Rng } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
-import { certify, squarePatch, rectanglePatch, namedShape, sparsePixels, type PatchThreat } from '@patchcert/bounds';
+import { certify, locationMargins, squarePatch, rectanglePatch, namedShape, sparsePixels, type PatchThreat } from '@patchcert/bounds';
 import { paperModel, customModel, randomImages, randomLabels, assertClose, throwsCode, conv, dense, relu, flatten, CIFAR_NORM } from './_helpers.js';
 
 await initBackend('wasm');
@@ -41,6 +41,22 @@ for (const [name, make, shape, threats] of cases) {
     });
   }
 }
+
+c('should agree with locationMargins for given locations and for the sparse threats', () => {
+  const rng = new Rng(14);
+  for (const [arch, shape] of [['mlp', [12, 12, 1]], ['cnn-2layer', [12, 12, 3]]] as const) {
+    const model = paperModel(arch, [...shape], 15, [20]);
+    const x = randomImages(rng, 3, [...shape]);
+    const y = randomLabels(rng, 3);
+    for (const threat of [squarePatch(3, { at: [[9, 0], [0, 9], [4, 5], [9, 9], [0, 0]] }), sparsePixels(3), sparsePixels(3, { tight: true })]) {
+      const res = certify(model, x, y, threat, { marginMap: true });
+      const ref = locationMargins(model, x, y, threat, { eps: 1, method: 'naive' }).dataSync();
+      const per = ref.length / 3;
+      for (let i = 0; i < 3; i++) assertClose(res.marginMap![i]!, ref.subarray(i * per, (i + 1) * per), RTOL, `${arch} ${threat.name} image ${i}`);
+    }
+    model.dispose();
+  }
+});
 
 c('should certify only images no sampled patch flips (and certified images are correct)', () => {
   const rng = new Rng(11);
