@@ -12,7 +12,7 @@ export function formatSummary(result: TrainResult, out: string, wallSeconds: num
   ];
   if (f) {
     rows.push(['clean accuracy', `${(100 * f.cleanAccuracy).toFixed(2)}% (${f.images} test images)`]);
-    rows.push(['certified accuracy', `${(100 * f.certifiedAccuracy).toFixed(2)}% (every location, eps 1)`]);
+    rows.push(['certified accuracy', `${(100 * f.certifiedAccuracy).toFixed(2)}% (${c.threat.type === 'sparse' ? `any ${c.threat.k} pixels` : 'every location'}, eps 1)`]);
   }
   rows.push(['model', result.modelDir || '-']);
   rows.push(['metrics', `${out}/metrics.jsonl`]);

@@ -1,12 +1,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PatchcertError } from '@patchcert/backend';
 import { parseTrainConfig, type TrainResult } from '@patchcert/trainers';
+import { loadModel } from '@patchcert/models';
 import { runTrain, resolveConfig, DEFAULT_CONFIG, formatSummary, progressRenderer } from 'trainer';
 
 const APP = fileURLToPath(new URL('..', import.meta.url));
@@ -113,6 +114,33 @@ main('should exit 2 with the field path and code for a bad config, and for a bad
   const r2 = cli(['--epochs', 'zero']);
   assert.is(r2.code, 2);
   assert.match(r2.stderr, /--epochs must be an integer >= 1/);
+});
+
+main('should resume after SIGKILL mid-run to the same weights as an uninterrupted run', async () => {
+  const dir = tmp();
+  const config = { ...TINY, epochs: 3, batchSize: 32, data: { trainLimit: 512 }, eval: { epochLimit: 0 } };
+  writeFileSync(join(dir, 'c.json'), JSON.stringify(config));
+  const whole = join(dir, 'whole');
+  await runTrain({ config: join(dir, 'c.json'), out: whole, finalEval: false }, { write: () => {}, isTTY: false });
+  const killed = join(dir, 'killed');
+  const child = spawn(process.execPath, ['--conditions=@patchcert/source', '--import', 'tsx', 'src/main.ts', '--config', join(dir, 'c.json'), '--out', killed, '--no-final-eval'], { cwd: APP, stdio: 'ignore', env: { ...process.env, INIT_CWD: '' } });
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  // Kill as soon as the first epoch's checkpoint exists, i.e. somewhere inside epoch 2.
+  for (let i = 0; i < 600 && !existsSync(join(killed, 'checkpoint', 'state.json')); i++) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(existsSync(join(killed, 'checkpoint', 'state.json')), 'a checkpoint was written before the kill');
+  assert.not.ok(existsSync(join(killed, 'model')), 'killed before the end');
+  const r = cli(['--config', join(dir, 'c.json'), '--out', killed, '--no-final-eval', '--resume']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /resumed at epoch/);
+  const read = async (d: string): Promise<number[][]> => {
+    const m = await loadModel(join(d, 'model'));
+    const w = m.trainableVariables().map((v) => Array.from(v.dataSync()));
+    m.dispose();
+    return w;
+  };
+  assert.equal(await read(killed), await read(whole));
 });
 
 main('should list the options with --help', () => {

@@ -97,6 +97,21 @@ trainSuite('should resume after an interruption mid-epoch to the same weights as
   assert.is(rows.length, 3);
 });
 
+trainSuite('[guided] should resume with the U-Net state to the same weights', async () => {
+  const config = parseTrainConfig({ ...BASE, hidden: [32], strategy: { type: 'guided', k: 10 }, epochs: 3, data: { trainLimit: 256 }, eval: { epochLimit: 0 } }, 'test');
+  const small = { train: { ...trainSet, count: 256, images: trainSet.images.subarray(0, 256 * 784), labels: trainSet.labels.subarray(0, 256) }, test: testSet };
+  const a = tmp();
+  await train(config, { out: a, datasets: small, finalEval: false });
+  const b = tmp();
+  const controller = new AbortController();
+  await train(config, { out: b, datasets: small, finalEval: false, signal: controller.signal, onEvent: (e) => e.type === 'batch' && e.epoch === 2 && e.batch === 1 && controller.abort() });
+  const ck = await loadCheckpoint(b);
+  assert.ok(ck.state.strategy, 'the strategy state is in the checkpoint');
+  ck.model.dispose();
+  await train(config, { out: b, datasets: small, finalEval: false, resume: true });
+  assert.equal(await weights(join(b, 'model')), await weights(join(a, 'model')));
+});
+
 trainSuite('should throw CONFIG_INVALID when resuming with another config', async () => {
   const config = parseTrainConfig({ ...BASE, epochs: 1, data: { trainLimit: 128 }, eval: { epochLimit: 0 } }, 'test');
   const small = { train: { ...trainSet, count: 128, images: trainSet.images.subarray(0, 128 * 784), labels: trainSet.labels.subarray(0, 128) }, test: testSet };
