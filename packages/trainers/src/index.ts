@@ -37,8 +37,8 @@ export { naturalTraining } from './strategies/natural-training.js';
 export { allPatches } from './strategies/all-patches.js';
 export { randomPatches } from './strategies/random-patches.js';
 export { sparseTraining } from './strategies/sparse-training.js';
-export { makeThreat } from './internal/bounds-api.js';
-export type { Threat } from './internal/bounds-api.js';
+export { makeThreat } from './make-threat.js';
+export type { Threat } from './make-threat.js';
 // #endregion
 
 // #region checkpoints

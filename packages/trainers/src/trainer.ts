@@ -13,7 +13,7 @@ import './register-strategies.js';
 import { naturalTraining } from './strategies/natural-training.js';
 import { saveCheckpoint, loadCheckpoint, findCheckpoint, CHECKPOINT_DIR } from './checkpoint.js';
 import { evaluateCertified } from './evaluate.js';
-import { makeThreat } from './internal/bounds-api.js';
+import { makeThreat } from './make-threat.js';
 import type { EpochMetrics, EvaluationResult, TrainEvent, TrainResult } from './trainer-events.js';
 
 /** Options of {@link train}; every field but `out` is optional. */

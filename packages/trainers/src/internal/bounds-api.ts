@@ -1,21 +1,12 @@
-// The one module of trainers that reaches @patchcert/bounds: threat construction from a config
-// entry, the differentiable worst-case margins training needs, and certification verdicts.
+// The module of trainers that reaches @patchcert/bounds' bound computations: the differentiable
+// worst-case margins training needs and certification verdicts.
 import { tf } from '@patchcert/backend';
-import { certify, worstMargins, squarePatch, rectanglePatch, sparsePixels, type ThreatModel } from '@patchcert/bounds';
+import { certify, worstMargins } from '@patchcert/bounds';
 import type { SequentialModel } from '@patchcert/models';
-import type { ThreatConfig } from '../train-config.js';
+import type { Threat } from '../make-threat.js';
 
 export { worstMargins };
-
-/** A threat model of @patchcert/bounds: a patch (square, rectangle, shape) or sparse threat. */
-export type Threat = ThreatModel;
-
-/** Builds the threat a config describes. */
-export function makeThreat(cfg: ThreatConfig): Threat {
-  if (cfg.type === 'patch') return squarePatch(cfg.size);
-  if (cfg.type === 'rectangle') return rectanglePatch(cfg.height, cfg.width);
-  return sparsePixels(cfg.k, { tight: cfg.tight ?? false });
-}
+export type { Threat };
 
 /** Number of patch locations of `threat` on an h×w image (1 for sparse). */
 export function threatLocationCount(threat: Threat, h: number, w: number): number {

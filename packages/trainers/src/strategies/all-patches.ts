@@ -1,7 +1,7 @@
 import type { tf } from '@patchcert/backend';
 import type { BoundMethod, MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
 import { worstMargins, type Threat } from '../internal/bounds-api.js';
-import { threatOf } from './threat-of.js';
+import { threatOf } from '../internal/threat-of.js';
 
 /**
  * All-patch certificate training: the worst case over every patch location (reference

@@ -1,7 +1,7 @@
 import { assert, type tf } from '@patchcert/backend';
 import type { BoundMethod, MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
 import { worstMargins, threatLocationCount, type Threat } from '../internal/bounds-api.js';
-import { threatOf } from './threat-of.js';
+import { threatOf } from '../internal/threat-of.js';
 
 /**
  * Random-patch certificate training (reference `patch-random`, §6.3): for every image k

@@ -1,7 +1,7 @@
 import { PatchcertError, type tf } from '@patchcert/backend';
 import type { MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
 import { worstMargins, type Threat } from '../internal/bounds-api.js';
-import { threatOf } from './threat-of.js';
+import { threatOf } from '../internal/threat-of.js';
 
 /**
  * Sparse certificate training (reference `sparse-interval`, §9): any k pixels may change; only

@@ -1,6 +1,6 @@
 import { PatchcertError } from '@patchcert/backend';
 import type { MarginStrategyContext } from '@patchcert/bounds';
-import type { Threat } from '../internal/bounds-api.js';
+import type { Threat } from './bounds-api.js';
 
 /** The threat a strategy bounds: the one it was built with, else the context's. */
 export function threatOf(own: Threat | undefined, ctx: MarginStrategyContext, fn: string): Threat {
