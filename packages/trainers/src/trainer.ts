@@ -146,8 +146,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       for (const batch of batches(trainSet, { batchSize: bs, shuffle: true, rng, augment: config.augment })) {
         const eps = batchEps(epoch, b, N, bs, sched);
         lastEps = eps;
-        // threat, lr and epoch ride along for strategies that need them (guided: the U-Net's own Adam).
-        const ctx: MarginStrategyContext & { threat: typeof threat; lr: number; epoch: number } = { model, images: batch.x, labels: batch.y, eps, rng, training: true, threat, lr, epoch };
+        // threat, lr and epoch are there for strategies that need them (guided: the U-Net's own Adam).
+        const ctx: MarginStrategyContext = { model, images: batch.x, labels: batch.y, eps, rng, training: true, threat, lr, epoch };
         try {
           const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(batch.x), 1), tf.cast(batch.y, 'int32')), 'float32')));
           const { value, grads } = tf.variableGrads(() => certificateLoss(s.margins(ctx), batch.y), vars);
