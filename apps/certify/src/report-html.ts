@@ -1,5 +1,6 @@
 import { PNG } from 'pngjs';
-import { pct, resultTables, type Table } from './summary.js';
+import { certifiedUnder, methodHeading, pct, resultMethods, resultTables, type Table } from './summary.js';
+import type { CertifyMethod } from './internal/method-spec.js';
 import type { CertifyResults, ReportSample } from './results.js';
 
 function escapeHtml(s: string): string {
@@ -119,12 +120,19 @@ function scriptJson(value: unknown): string {
  */
 export function buildReportHtml(results: CertifyResults): string {
   const meta = results.model.metadata;
+  const methods = resultMethods(results);
+  const methodOf = (m: CertifyMethod | undefined) => methods.find((x) => x.method === (m ?? 'ibp'));
   const summaryRows = results.summary
-    .map(
-      (s) =>
-        `<tr data-threat="${escapeHtml(s.threat)}"><td>${escapeHtml(s.label)}</td><td class="images">${s.images}</td>` +
-        `<td class="clean">${pct(s.clean)}</td><td class="certified">${pct(s.certified)}</td><td class="js-certified">…</td></tr>`,
-    )
+    .map((s) => {
+      const m = methodOf(s.method);
+      const passes = m?.passesPerImage !== undefined ? `${m.passesPerImage} ${m.passKind ?? ''}`.trim() : '–';
+      const speed = m?.imagesPerSecond !== undefined ? m.imagesPerSecond.toFixed(2) : '–';
+      return (
+        `<tr data-threat="${escapeHtml(s.threat)}"><td>${escapeHtml(s.label)}</td><td class="method">${escapeHtml(m ? methodHeading(m) : (s.method ?? 'ibp'))}</td>` +
+        `<td class="images">${s.images}</td><td class="clean">${pct(s.clean)}</td><td class="certified">${pct(s.certified)}</td><td class="js-certified">…</td>` +
+        `<td class="passes">${escapeHtml(passes)}</td><td class="speed">${speed}</td></tr>`
+      );
+    })
     .join('\n');
   const cards = (certified: boolean) =>
     results.samples
@@ -132,10 +140,11 @@ export function buildReportHtml(results: CertifyResults): string {
       .map((s) => sampleCard(s, results))
       .join('\n') || '<p class="none">none among the certified images</p>';
   const heatThreat = results.threats.find((t) => t.id === results.heatmapThreat);
+  const rows = results.summary.map((s) => ({ id: s.threat, method: s.method ?? 'ibp', base: s.baseThreat ?? s.threat }));
   const embedded = {
-    threats: results.threats.map((t) => t.id),
-    // One string per image: '1'/'0' per threat (certified), compact enough for 10k images.
-    verdicts: results.images.map((r) => results.threats.map((t) => (r.threats[t.id]?.certified ? '1' : '0')).join('')),
+    threats: rows.map((r) => r.id),
+    // One string per image: '1'/'0' per summary row (method and threat), compact enough for 10k images.
+    verdicts: results.images.map((img) => rows.map((r) => (certifiedUnder(img, r.method, r.base) ? '1' : '0')).join('')),
     maps: Object.fromEntries(results.samples.map((s) => [s.index, s.worstMarginMap])),
   };
   const t = results.timing;
@@ -170,10 +179,12 @@ dataset <b>${escapeHtml(results.dataset.name)}</b> test split, <span id="image-c
 ${escapeHtml(results.backend)} · ${t.images} images in ${t.seconds.toFixed(1)} s, certifying at ${t.imagesPerSecond.toFixed(2)} images/s after start-up · updated ${escapeHtml(results.updatedAt)}</p>
 
 <h2>Summary</h2>
-<table id="summary"><thead><tr><th>threat</th><th>images</th><th>clean %</th><th>certified %</th><th>certified % (page check)</th></tr></thead>
+<table id="summary"><thead><tr><th>threat</th><th>method</th><th>images</th><th>clean %</th><th>certified %</th><th>certified % (page check)</th><th>passes / image</th><th>images/s</th></tr></thead>
 <tbody>
 ${summaryRows}
 </tbody></table>
+<p>Cost per method: passes / image counts interval bound passes for IBP (one clean pass plus one per patch location, one per sparse threat)
+and base-classifier forward passes for ablation methods; images/s is the method's throughput on one thread of certifying time.</p>
 
 ${resultTables(results).map(tableHtml).join('\n')}
 ${results.skipped.length > 0 ? `<p>Left out: ${results.skipped.map((s) => `${escapeHtml(s.threat)} (${escapeHtml(s.reason)})`).join('; ')}.</p>` : ''}
@@ -193,7 +204,7 @@ ${cards(true)}
 ${cards(false)}
 </section>
 </div>`
-    : '<p>No patch or shape threat was certified, so there are no location heatmaps.</p>'
+    : '<p>No patch or shape threat was certified with IBP, so there are no location heatmaps (ablation certificates have no per-location margins).</p>'
 }
 <script type="application/json" id="patchcert-data">${scriptJson(embedded)}</script>
 <script>

@@ -4,19 +4,52 @@ import cliProgress from 'cli-progress';
 import { BACKEND_NAMES, describeBackend, env, initBackend, PatchcertError, toBackendName } from '@patchcert/backend';
 import { loadDataset, subsetIndices, type ImageDataset } from '@patchcert/datasets';
 import { loadModel } from '@patchcert/models';
+import { ablationModeOf, bandCount, type AblationMode } from '@patchcert/ablation';
 import { InProcessExecutor, WorkerExecutor, type BatchExecutor } from './internal/executors.js';
 import { prepareThreats, type BatchOutcome, type ImageBatch } from './internal/certify-images.js';
 import { checkThreatsFit, parsePatchList, parseShapeList, parseSparseList, type ThreatSpec } from './internal/threat-spec.js';
 import type { WorkerInit } from './internal/worker-protocol.js';
+import {
+  DEFAULT_RS_SAMPLING,
+  describeMode,
+  methodCovers,
+  methodSignature,
+  modeServes,
+  neededMode,
+  parseMethodList,
+  type AblationMethod,
+  type CertifyMethod,
+  type MethodPlan,
+  type RandomAblationSampling,
+} from './internal/method-spec.js';
 import { readResults, writeFileAtomic, writeResults } from './results-file.js';
-import { RESULTS_SCHEMA, type CertifyResults, type ImageResult, type ReportSample, type RunTiming } from './results.js';
+import { RESULTS_SCHEMA, type CertifyResults, type ImageResult, type MethodResult, type ReportSample, type RunTiming } from './results.js';
 import { buildReportHtml } from './report-html.js';
-import { formatTable, resultTables, summarize } from './summary.js';
+import { formatTable, resultMethods, resultTables, summarize } from './summary.js';
 
 /** Options of {@link runCertify}; every field is optional except the model directory. */
 export interface CertifyRunOptions {
-  /** Directory written by `saveModel`. */
+  /**
+   * Directory written by `saveModel`: the IBP model, or an ablation classifier when `ibp` is not
+   * among the methods.
+   */
   modelDir: string;
+  /** `--method` list from `ibp`, `derandomized`, `random-ablation`. @defaultValue 'ibp' */
+  method?: string;
+  /**
+   * Ablation classifiers (`--ablation-model`, repeatable) for the ablation methods; each serves the
+   * method its recorded mode fits (`ablationModeOf`): column/block → derandomized,
+   * random-ablation → random-ablation. @defaultValue none
+   */
+  ablationModels?: string[];
+  /** Random ablation's selection samples. @defaultValue 100 */
+  rsN0?: number;
+  /** Random ablation's estimation samples. @defaultValue 1000 */
+  rsN?: number;
+  /** Random ablation's failure probability, in (0, 1). @defaultValue 0.05 */
+  rsAlpha?: number;
+  /** Random ablation's seed (image i draws from a seed derived from this and i). @defaultValue 0 */
+  rsSeed?: number;
   /** Dataset name (`mnist`, `fashion-mnist`, `cifar10`, `folder:<path>`). @defaultValue the model's `metadata.dataset` */
   dataset?: string;
   /** `--patch` list, e.g. `2x2,5x5`. @defaultValue '2x2,5x5' when no threat is given */
@@ -90,6 +123,108 @@ function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
+/** A model directory the CLI was given, loaded far enough to plan with. */
+interface ModelInfo {
+  dir: string;
+  /** How the user named it, for messages: `<model-dir>` or `--ablation-model`. */
+  flag: string;
+  metadata: CertifyResults['model']['metadata'] & { inputShape: [number, number, number] };
+  parameters: number;
+  mode: AblationMode | null;
+}
+
+async function readModelInfo(dir: string, flag: string): Promise<ModelInfo> {
+  const model = await loadModel(dir);
+  try {
+    const metadata = model.metadata as unknown as ModelInfo['metadata'];
+    return { dir, flag, metadata, parameters: model.parameterCount(), mode: ablationModeOf(model) };
+  } finally {
+    model.dispose();
+  }
+}
+
+function checkDir(dir: string, flag: string): string {
+  const abs = resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
+    throw new PatchcertError('FILE_NOT_FOUND', `Error in certify: ${flag} must be a directory written by saveModel, but ${abs} does not exist.`);
+  }
+  return abs;
+}
+
+function checkSampling(opts: CertifyRunOptions): RandomAblationSampling {
+  const n0 = positive(opts.rsN0, DEFAULT_RS_SAMPLING.n0, '--rs-n0');
+  const n = positive(opts.rsN, DEFAULT_RS_SAMPLING.n, '--rs-n');
+  const alpha = opts.rsAlpha ?? DEFAULT_RS_SAMPLING.alpha;
+  if (!(alpha > 0 && alpha < 1)) throw new PatchcertError('INVALID_OPTION', `Error in certify: --rs-alpha must be a number in (0, 1), but got ${String(opts.rsAlpha)}.`);
+  const seed = opts.rsSeed ?? DEFAULT_RS_SAMPLING.seed;
+  if (!Number.isInteger(seed) || seed < 0) throw new PatchcertError('INVALID_OPTION', `Error in certify: --rs-seed must be an integer >= 0, but got ${String(opts.rsSeed)}.`);
+  return { n0, n, alpha, seed };
+}
+
+/**
+ * Assigns a model to every method: IBP certifies `<model-dir>`, which must not be an ablation
+ * classifier; each ablation method takes the one ablation classifier whose recorded mode fits it,
+ * from `--ablation-model` or, when `ibp` is not requested, `<model-dir>` itself.
+ * @throws PatchcertError `INVALID_OPTION` for a missing, mismatched, ambiguous or unused model.
+ */
+function planMethods(methods: readonly CertifyMethod[], primary: ModelInfo, extra: readonly ModelInfo[], sampling: RandomAblationSampling): MethodPlan[] {
+  const list = methods.join(',');
+  if (primary.mode && methods.includes('ibp')) {
+    throw new PatchcertError(
+      'INVALID_OPTION',
+      `Error in certify: --method ibp needs an IBP model as <model-dir>, but ${primary.dir} is an ablation classifier (${describeMode(primary.mode)}, input [${primary.metadata.inputShape}]); ` +
+        'pass the IBP model as <model-dir> and this one with --ablation-model.',
+    );
+  }
+  for (const m of extra) {
+    if (!m.mode) {
+      throw new PatchcertError(
+        'INVALID_OPTION',
+        `Error in certify: --ablation-model must be an ablation classifier trained by trainAblationClassifier (with metadata.training.ablation), but ${m.dir} has no ablation mode.`,
+      );
+    }
+  }
+  const candidates = [...(primary.mode ? [primary] : []), ...extra] as Array<ModelInfo & { mode: AblationMode }>;
+  const used = new Set<ModelInfo>();
+  const plans = methods.map((method): MethodPlan => {
+    if (method === 'ibp') return { method, modelDir: primary.dir };
+    const fit = candidates.filter((c) => modeServes(method, c.mode));
+    if (fit.length === 0) {
+      if (candidates.length === 0) {
+        throw new PatchcertError('INVALID_OPTION', `Error in certify: --method ${method} needs ${neededMode(method)} given with --ablation-model <dir>, but none was given.`);
+      }
+      const got = candidates.map((c) => `${c.flag} ${c.dir} is ${describeMode(c.mode)}`).join('; ');
+      throw new PatchcertError('INVALID_OPTION', `Error in certify: --method ${method} needs ${neededMode(method)}, but ${got}.`);
+    }
+    if (fit.length > 1) {
+      throw new PatchcertError(
+        'INVALID_OPTION',
+        `Error in certify: --method ${method} must get exactly one ${neededMode(method).replace(/^an? /, '')}, but got ${fit.length}: ${fit.map((c) => c.dir).join(', ')}.`,
+      );
+    }
+    const c = fit[0]!;
+    used.add(c);
+    return planFor(method, c, sampling);
+  });
+  const unused = candidates.filter((c) => !used.has(c));
+  if (unused.length > 0) {
+    const c = unused[0]!;
+    const wanted = c.mode.mode === 'random-ablation' ? 'random-ablation' : 'derandomized';
+    throw new PatchcertError(
+      'INVALID_OPTION',
+      `Error in certify: ${c.flag} ${c.dir} must serve one of the methods, but it is ${describeMode(c.mode)} and --method is ${list} (add ${wanted}).`,
+    );
+  }
+  return plans;
+}
+
+function planFor(method: AblationMethod, c: ModelInfo & { mode: AblationMode }, sampling: RandomAblationSampling): MethodPlan {
+  const mode = c.mode;
+  if (method === 'derandomized' && mode.mode !== 'random-ablation') return { method, modelDir: c.dir, mode };
+  if (method === 'random-ablation' && mode.mode === 'random-ablation') return { method, modelDir: c.dir, mode, sampling };
+  throw new PatchcertError('INTERNAL', `Error in certify: ${method} must get a model of a fitting mode, but got ${describeMode(mode)}.`);
+}
+
 /** The outcome of {@link runCertify}. */
 export interface CertifyRunOutcome {
   results: CertifyResults;
@@ -108,10 +243,10 @@ export interface CertifyRunOutcome {
  * await runCertify({ modelDir: 'out/mlp', patch: '2x2', limit: 100, json: 'cert.json' });
  */
 export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOutcome> {
-  const modelDir = resolve(opts.modelDir);
-  if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) {
-    throw new PatchcertError('FILE_NOT_FOUND', `Error in certify: <model-dir> must be a directory written by saveModel, but ${modelDir} does not exist.`);
-  }
+  const modelDir = checkDir(opts.modelDir, '<model-dir>');
+  const ablationDirs = (opts.ablationModels ?? []).map((d) => checkDir(d, '--ablation-model'));
+  const methods = parseMethodList(opts.method ?? 'ibp');
+  const sampling = checkSampling(opts);
   if (opts.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(opts.backend)) {
     throw new PatchcertError('INVALID_OPTION', `Error in certify: --backend must be one of ${BACKEND_NAMES.join(', ')}, but got '${opts.backend}'.`);
   }
@@ -136,11 +271,26 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   if (opts.dataset !== undefined) checkDatasetName(opts.dataset);
 
   const info = await initBackend(backend);
-  const model = await loadModel(modelDir);
-  const metadata = model.metadata;
-  const parameters = model.parameterCount();
-  model.dispose();
-  const [h, w, c] = metadata.inputShape;
+  const primary = await readModelInfo(modelDir, '<model-dir>');
+  const extra: ModelInfo[] = [];
+  for (const dir of ablationDirs) extra.push(await readModelInfo(dir, '--ablation-model'));
+  const plans = planMethods(methods, primary, extra, sampling);
+  const metadata = primary.metadata;
+  const parameters = primary.parameters;
+  // Images are [H, W, C]; an ablation classifier's input is [H, W, 2C].
+  const [h, w, c] = primary.mode ? [metadata.inputShape[0], metadata.inputShape[1], metadata.inputShape[2] / 2] : metadata.inputShape;
+  const infoOf = (dir: string) => (dir === primary.dir ? primary : extra.find((m) => m.dir === dir)!);
+  for (const plan of plans) {
+    const m = infoOf(plan.modelDir);
+    const [mh, mw, mc] = m.metadata.inputShape;
+    const want = plan.method === 'ibp' ? [h, w, c] : [h, w, 2 * c];
+    if (mh !== want[0] || mw !== want[1] || mc !== want[2] || m.metadata.classNames.length !== metadata.classNames.length) {
+      throw new PatchcertError(
+        'INVALID_OPTION',
+        `Error in certify: the ${plan.method} model must take [${want}] images and have ${metadata.classNames.length} classes like <model-dir>, but ${m.dir} takes [${m.metadata.inputShape}] with ${m.metadata.classNames.length} classes.`,
+      );
+    }
+  }
   checkThreatsFit(threats, h, w);
   // A shape stencil bounds cannot build at a pixel count (a 10-pixel square) or that does not fit
   // the image is left out of the table ("–") rather than failing the whole run.
@@ -162,6 +312,40 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
   if (threats.length === 0) {
     throw new PatchcertError('INVALID_OPTION', `Error in certify: at least one threat must be buildable, but every shape was skipped (${skipped.map((s) => s.reason).join('; ')}).`);
   }
+  for (const plan of plans) {
+    if (!threats.some((t) => methodCovers(plan.method, t))) {
+      const wants = plan.method === 'random-ablation' ? '--sparse threats' : '--patch or --shapes threats';
+      throw new PatchcertError('INVALID_OPTION', `Error in certify: --method ${plan.method} certifies ${wants}, but got only ${threats.map((t) => t.id).join(', ')}.`);
+    }
+  }
+  const prepared = prepareThreats(threats);
+  const methodInfo = plans.map((plan) => {
+    const m = infoOf(plan.modelDir);
+    const covered = prepared.filter((p) => methodCovers(plan.method, p.spec));
+    let passesPerImage: number;
+    if (plan.method === 'ibp') {
+      // One clean pass, then one interval pass per patch location (one for a sparse threat).
+      passesPerImage = 1 + covered.reduce((s, p) => s + (p.threat.kind === 'sparse' ? 1 : p.threat.locations(h, w)), 0);
+    } else if (plan.method === 'derandomized') {
+      passesPerImage = bandCount(plan.mode.mode, h, w);
+    } else {
+      passesPerImage = plan.sampling.n0 + plan.sampling.n;
+    }
+    return {
+      plan,
+      base: {
+        method: plan.method,
+        modelDir: plan.modelDir,
+        architecture: m.metadata.architecture,
+        parameters: m.parameters,
+        ...(plan.method !== 'ibp' ? { mode: plan.mode } : {}),
+        ...(plan.method === 'random-ablation' ? { sampling: plan.sampling } : {}),
+        threats: covered.map((p) => p.spec.id),
+        passKind: plan.method === 'ibp' ? ('interval' as const) : ('forward' as const),
+        passesPerImage,
+      },
+    };
+  });
   const datasetName = opts.dataset ?? metadata.dataset;
   checkDatasetName(datasetName);
   const ds: ImageDataset = await loadDataset(datasetName, { split: 'test', ...(opts.limit !== undefined ? { limit: opts.limit } : {}) });
@@ -176,7 +360,7 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
     );
   }
   const total = selected.length;
-  const heatmapThreat = threats.find((t) => t.kind !== 'sparse')?.id ?? null;
+  const heatmapThreat = methods.includes('ibp') ? (threats.find((t) => t.kind !== 'sparse')?.id ?? null) : null;
 
   let previous: CertifyResults | undefined;
   if (opts.resume) {
@@ -189,11 +373,23 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
         `Error in certify: --resume must use the same threats, dataset and limit/sample as the stored run (${previous.threats.map((t) => t.id).join(',')} on ${previous.dataset.name}, ${previous.dataset.total} images), but got ${threats.map((t) => t.id).join(',')} on ${datasetName}, ${total} images.`,
       );
     }
+    const before = resultMethods(previous).map((m) => methodSignature(m)).join('; ');
+    const now = plans.map((p) => methodSignature(p)).join('; ');
+    if (before !== now) {
+      throw new PatchcertError('INVALID_OPTION', `Error in certify: --resume must use the same methods as the stored run (${before}), but got ${now}.`);
+    }
   }
 
   const done = new Map<number, ImageResult>((previous?.images ?? []).map((r) => [r.index, r]));
   const samples: ReportSample[] = [...(previous?.samples ?? [])];
   const runs: RunTiming[] = [...(previous?.timing.runs ?? [])];
+  // Per-method cost over every run: images and the thread-seconds spent on them.
+  const cost = new Map<CertifyMethod, { images: number; seconds: number }>(
+    plans.map((p) => {
+      const old = previous?.methods?.find((m) => m.method === p.method);
+      return [p.method, { images: old?.images ?? 0, seconds: old?.seconds ?? 0 }];
+    }),
+  );
   const todo: number[] = [];
   for (const i of selected) if (!done.has(i)) todo.push(i);
   const batches: ImageBatch[] = [];
@@ -230,6 +426,10 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
     const totalSeconds = allRuns.reduce((s, r) => s + r.seconds, 0);
     const totalWorking = allRuns.reduce((s, r) => s + r.seconds - (r.startupSeconds ?? 0), 0);
     const totalImages = allRuns.reduce((s, r) => s + r.images, 0);
+    const methodResults: MethodResult[] = methodInfo.map(({ plan, base }) => {
+      const k = cost.get(plan.method)!;
+      return { ...base, images: k.images, seconds: k.seconds, imagesPerSecond: k.seconds > 0 ? k.images / k.seconds : 0 };
+    });
     return {
       schema: RESULTS_SCHEMA,
       partial,
@@ -246,10 +446,11 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
       command: opts.argv ?? [],
       backend: backendLine,
       threats,
+      methods: methodResults,
       skipped,
       heatmapThreat,
       timing: { seconds: totalSeconds, images: totalImages, imagesPerSecond: totalWorking > 0 ? totalImages / totalWorking : 0, runs: allRuns },
-      summary: summarize(threats, images),
+      summary: summarize(threats, images, methodResults),
       images,
       samples: [...samples].sort((a, b) => Number(b.certified) - Number(a.certified) || a.index - b.index),
     };
@@ -307,7 +508,7 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
     if (showProgress) process.stderr.write(line + '\n');
   };
 
-  const init: WorkerInit = { modelDir, backend, threats, heatmapThreat };
+  const init: WorkerInit = { backend, threats, heatmapThreat, methods: plans };
   const executors: BatchExecutor[] =
     useWorkers === 1 ? [new InProcessExecutor(init)] : Array.from({ length: useWorkers }, () => new WorkerExecutor(init));
   let interrupted = false;
@@ -326,6 +527,10 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
       tReady = performance.now();
       log(`${backendLine}${useWorkers > 1 ? ` workers=${useWorkers}` : ''}`);
       log(`model: ${metadata.architecture} (${parameters} parameters) on ${datasetName} test, ${total} images; threats: ${threats.map((t) => t.id).join(', ')}`);
+      for (const { plan, base } of methodInfo) {
+        if (plan.method === 'ibp') continue;
+        log(`${plan.method}: ${base.architecture} (${base.parameters} parameters, ${describeMode(plan.mode)}) from ${plan.modelDir}, ${base.passesPerImage} forward passes per image`);
+      }
       if (previous) log(`resuming: ${done.size} of ${total} images already certified`);
       bar?.start(total, done.size, { speed: '0.0' });
       let next = 0;
@@ -345,6 +550,13 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
             keepSample(outcome, batch, j);
           });
           imagesThisRun += batch.indices.length;
+          for (const [method, sec] of Object.entries(outcome.seconds) as Array<[CertifyMethod, number]>) {
+            const k = cost.get(method);
+            if (k) {
+              k.images += batch.indices.length;
+              k.seconds += sec;
+            }
+          }
           const seconds = (performance.now() - (tReady ?? t0)) / 1000;
           bar?.update(done.size, { speed: (imagesThisRun / seconds).toFixed(1) });
           save(true, false);

@@ -1,17 +1,53 @@
 import { threatLabel, SHAPE_NAMES, type ThreatSpec } from './internal/threat-spec.js';
-import type { CertifyResults, ImageResult, ThreatSummary } from './results.js';
+import { describeMode, methodThreatId, type CertifyMethod } from './internal/method-spec.js';
+import type { CertifyResults, ImageResult, MethodResult, ThreatSummary } from './results.js';
+
+/** The methods of a results file: its `methods`, or IBP on every threat for files written before methods existed. */
+export function resultMethods(results: Pick<CertifyResults, 'threats'> & { methods?: MethodResult[] | undefined }): Array<Pick<MethodResult, 'method' | 'threats'> & Partial<MethodResult>> {
+  return results.methods ?? [{ method: 'ibp', threats: results.threats.map((t) => t.id) }];
+}
+
+/** Whether one image is correctly classified by a method's classifier (the smoothed one for ablation methods). */
+export function correctUnder(image: ImageResult, method: CertifyMethod): boolean {
+  return method === 'ibp' ? image.correct : image.ablation?.[method]?.correct === true;
+}
+
+/** Whether one image is certified under a threat by a method; a missing verdict counts as not certified. */
+export function certifiedUnder(image: ImageResult, method: CertifyMethod, threatId: string): boolean {
+  return method === 'ibp' ? image.threats[threatId]?.certified === true : image.ablation?.[method]?.certified[threatId] === true;
+}
 
 /**
- * Certified and clean accuracy (fractions in [0,1]) per threat over the given images.
+ * Certified and clean accuracy (fractions in [0,1]) per method and threat over the given images:
+ * IBP rows first under the threat ids, then each ablation method's rows under
+ * `<method>:<threat id>`.
  * @param threats - the threats, in output order.
- * @param images - per-image results; an image missing a threat counts as not certified.
+ * @param images - per-image results; an image missing a verdict counts as not certified.
+ * @param methods - the methods and the threat ids each certifies. @defaultValue IBP on every threat
  */
-export function summarize(threats: readonly ThreatSpec[], images: readonly ImageResult[]): ThreatSummary[] {
+export function summarize(
+  threats: readonly ThreatSpec[],
+  images: readonly ImageResult[],
+  methods: ReadonlyArray<Pick<MethodResult, 'method' | 'threats'>> = [{ method: 'ibp', threats: threats.map((t) => t.id) }],
+): ThreatSummary[] {
   const n = images.length;
-  const correct = images.reduce((s, r) => s + (r.correct ? 1 : 0), 0);
-  return threats.map((t) => {
-    const certified = images.reduce((s, r) => s + (r.threats[t.id]?.certified ? 1 : 0), 0);
-    return { threat: t.id, label: threatLabel(t), images: n, clean: n ? correct / n : 0, certified: n ? certified / n : 0 };
+  const frac = (count: number) => (n ? count / n : 0);
+  return methods.flatMap(({ method, threats: ids }) => {
+    const correct = images.reduce((s, r) => s + (correctUnder(r, method) ? 1 : 0), 0);
+    return threats
+      .filter((t) => ids.includes(t.id))
+      .map((t) => {
+        const certified = images.reduce((s, r) => s + (certifiedUnder(r, method, t.id) ? 1 : 0), 0);
+        return {
+          threat: methodThreatId(method, t.id),
+          label: method === 'ibp' ? threatLabel(t) : `${threatLabel(t)} · ${method}`,
+          images: n,
+          clean: frac(correct),
+          certified: frac(certified),
+          method,
+          baseThreat: t.id,
+        };
+      });
   });
 }
 
@@ -28,11 +64,56 @@ export function pct(x: number): string {
 }
 
 /**
- * The tables of a results file: patches (clean / certified per patch size), the shape-transfer
- * table (paper Table 5 layout: one row per pixel count, one column per stencil) and the sparse
- * table (paper Tables 4/7 layout: one row per k, clean / certified under the architecture).
+ * The tables of a results file. For IBP: patches (clean / certified per patch size), the
+ * shape-transfer table (paper Table 5 layout: one row per pixel count, one column per stencil)
+ * and the sparse table (paper Tables 4/7 layout: one row per k, clean / certified under the
+ * architecture). When an ablation method ran, also {@link methodTable}: every method side by side.
  */
-export function resultTables(results: Pick<CertifyResults, 'threats' | 'summary' | 'dataset' | 'model'>): Table[] {
+export function resultTables(results: Pick<CertifyResults, 'threats' | 'summary' | 'dataset' | 'model'> & { methods?: MethodResult[] | undefined }): Table[] {
+  const tables: Table[] = [];
+  const methods = resultMethods(results);
+  if (methods.some((m) => m.method === 'ibp')) tables.push(...ibpTables(results));
+  if (methods.some((m) => m.method !== 'ibp')) tables.push(methodTable(results));
+  return tables;
+}
+
+/** A method's column heading: `ibp`, `derandomized (column s=4)`, `random-ablation (kKeep=45, n=1000)`. */
+export function methodHeading(m: Pick<MethodResult, 'method'> & Partial<MethodResult>): string {
+  if (m.method === 'ibp' || !m.mode) return m.method;
+  const mode = m.mode.mode === 'random-ablation' ? `kKeep=${m.mode.kKeep}` : describeMode(m.mode);
+  return `${m.method} (${mode}${m.sampling ? `, n=${m.sampling.n}` : ''})`;
+}
+
+/**
+ * One table with the methods side by side: a row per threat, a column per method with clean /
+ * certified %, and two cost rows (passes per image, images/s).
+ */
+export function methodTable(results: Pick<CertifyResults, 'threats' | 'summary' | 'dataset'> & { methods?: MethodResult[] | undefined }): Table {
+  const methods = resultMethods(results);
+  const byId = new Map(results.summary.map((s) => [s.threat, s]));
+  const dataset = results.dataset.name;
+  const covered = results.threats.filter((t) => methods.some((m) => m.threats.includes(t.id)));
+  const cost = (f: (m: MethodResult) => string) => methods.map((m) => (m.passKind !== undefined ? f(m as MethodResult) : '–'));
+  return {
+    title: 'Methods side by side (clean % / certified %)',
+    header: ['dataset', 'threat', ...methods.map(methodHeading)],
+    rows: [
+      ...covered.map((t) => [
+        dataset,
+        threatLabel(t),
+        ...methods.map((m) => {
+          const s = m.threats.includes(t.id) ? byId.get(methodThreatId(m.method, t.id)) : undefined;
+          return s ? `${pct(s.clean)} / ${pct(s.certified)}` : '–';
+        }),
+      ]),
+      ['cost', 'passes / image', ...cost((m) => `${m.passesPerImage} ${m.passKind}`)],
+      ['cost', 'images / s', ...cost((m) => m.imagesPerSecond.toFixed(2))],
+    ],
+  };
+}
+
+/** The IBP tables of the paper's layouts. */
+function ibpTables(results: Pick<CertifyResults, 'threats' | 'summary' | 'dataset' | 'model'>): Table[] {
   const byId = new Map(results.summary.map((s) => [s.threat, s]));
   const dataset = results.dataset.name;
   const arch = results.model.metadata.architecture;

@@ -12,7 +12,25 @@ function intOption(name: string, min = 1) {
   };
 }
 
+function probabilityOption(name: string) {
+  return (value: string): number => {
+    const p = Number(value);
+    if (value.trim() === '' || !(p > 0 && p < 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1), but got '${value}'.`);
+    return p;
+  };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 interface CertifyFlags {
+  method?: string;
+  ablationModel?: string[];
+  rsN0?: number;
+  rsN?: number;
+  rsAlpha?: number;
+  rsSeed?: number;
   dataset?: string;
   patch?: string;
   shapes?: string;
@@ -33,13 +51,19 @@ interface CertifyFlags {
 
 /**
  * Registers `certify <model-dir>` as the default command: certified and clean accuracy over the
- * test set for every threat model given, JSON results and an HTML report.
+ * test set for every threat model and method given, JSON results and an HTML report.
  */
 export function registerCertifyCommand(program: Command): void {
   program
     .command('certify', { isDefault: true })
-    .description('certify a saved model against patch, shape and sparse threat models on the test set')
-    .argument('<model-dir>', 'directory written by saveModel')
+    .description('certify a saved model against patch, shape and sparse threat models on the test set (IBP and ablation certificates)')
+    .argument('<model-dir>', 'directory written by saveModel (the IBP model; an ablation classifier when ibp is not in --method)')
+    .option('--method <list>', 'ibp | derandomized | random-ablation, comma-separated (default ibp)')
+    .option('--ablation-model <dir>', 'ablation classifier from trainAblationClassifier for derandomized / random-ablation (repeatable)', collect)
+    .option('--rs-n0 <n>', 'random ablation: selection samples per image (default 100)', intOption('--rs-n0'))
+    .option('--rs-n <n>', 'random ablation: estimation samples per image (default 1000)', intOption('--rs-n'))
+    .option('--rs-alpha <p>', 'random ablation: failure probability of the bound (default 0.05)', probabilityOption('--rs-alpha'))
+    .option('--rs-seed <n>', 'random ablation: seed (image i draws from a seed of this and i; default 0)', intOption('--rs-seed', 0))
     .option('--dataset <name>', 'mnist | fashion-mnist | cifar10 | folder:<path> (default: the model\'s dataset)')
     .option('--patch <sizes>', 'square or rectangular patches, e.g. 2x2,5x5 (default 2x2,5x5 when no threat is given)')
     .option('--shapes <pixels>', 'shape-transfer table at these pixel counts, e.g. 4,16,25')
@@ -69,6 +93,12 @@ export function registerCertifyCommand(program: Command): void {
       try {
         const { interrupted } = await runCertify({
           modelDir: userPath(modelDir),
+          ...(flags.method !== undefined ? { method: flags.method } : {}),
+          ...(flags.ablationModel !== undefined ? { ablationModels: flags.ablationModel.map(userPath) } : {}),
+          ...(flags.rsN0 !== undefined ? { rsN0: flags.rsN0 } : {}),
+          ...(flags.rsN !== undefined ? { rsN: flags.rsN } : {}),
+          ...(flags.rsAlpha !== undefined ? { rsAlpha: flags.rsAlpha } : {}),
+          ...(flags.rsSeed !== undefined ? { rsSeed: flags.rsSeed } : {}),
           ...(flags.dataset !== undefined ? { dataset: flags.dataset } : {}),
           ...(flags.patch !== undefined ? { patch: flags.patch } : {}),
           ...(flags.shapes !== undefined ? { shapes: flags.shapes, shapeNames: flags.shapeNames } : {}),

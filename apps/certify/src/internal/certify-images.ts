@@ -1,8 +1,10 @@
 import { tf, PatchcertError } from '@patchcert/backend';
-import type { SequentialModel } from '@patchcert/models';
+import { loadModel, type SequentialModel } from '@patchcert/models';
 import { certify, squarePatch, rectanglePatch, namedShape, sparsePixels, type PatchThreat, type SparseThreat } from '@patchcert/bounds';
-import type { ImageResult } from '../results.js';
+import { certifyDerandomizedColumns, certifyRandomAblation } from '@patchcert/ablation';
+import type { ImageResult, SmoothedVerdict } from '../results.js';
 import type { ThreatSpec } from './threat-spec.js';
+import { imageSeed, methodCovers, type CertifyMethod, type MethodPlan } from './method-spec.js';
 
 type BoundsThreat = PatchThreat | SparseThreat;
 
@@ -54,6 +56,8 @@ export interface BatchOutcome {
   maps: Float32Array[];
   /** Heatmap grid: rows × cols of patch origins. */
   grid: [number, number];
+  /** Seconds each method spent on the batch. */
+  seconds: Partial<Record<CertifyMethod, number>>;
 }
 
 
@@ -75,21 +79,25 @@ export function worstPerLocation(map: Float32Array, locations: number, classes: 
   return out;
 }
 
+function pixelTensor(batch: ImageBatch, [h, w, c]: readonly number[]): tf.Tensor4D {
+  const n = batch.indices.length;
+  return tf.tidy(() => tf.tensor4d(batch.pixels, [n, h!, w!, c!], 'int32').toFloat().div(255) as tf.Tensor4D);
+}
+
 /**
- * Certifies one batch of images against every threat: the clean prediction, then per threat the
- * verdict, the worst margin and where it occurs; for the heatmap threat also the worst margin at
- * every location.
+ * Certifies one batch with IBP: the clean prediction, then per threat the verdict, the worst
+ * margin and where it occurs; for the heatmap threat also the worst margin at every location.
  */
-export async function certifyBatch(
+async function certifyIbp(
   model: SequentialModel,
+  x: tf.Tensor4D,
   batch: ImageBatch,
   threats: readonly PreparedThreat[],
   heatmapThreat: string | null,
 ): Promise<BatchOutcome> {
-  const [h, w, c] = model.metadata.inputShape;
+  const [h, w] = model.metadata.inputShape;
   const n = batch.indices.length;
   const classes = model.metadata.classNames.length;
-  const x = tf.tidy(() => tf.tensor4d(batch.pixels, [n, h, w, c], 'int32').toFloat().div(255) as tf.Tensor4D);
   const y = tf.tensor1d(batch.labels, 'int32');
   try {
     const predictions = Array.from(await tf.tidy(() => model.predict(x).argMax(1)).data().then((d) => Int32Array.from(d)));
@@ -121,9 +129,145 @@ export async function certifyBatch(
         maps = r.marginMap.map((m, i) => worstPerLocation(m, g[0] * g[1], classes, batch.labels[i]!));
       }
     }
-    return { results, maps, grid };
+    return { results, maps, grid, seconds: {} };
   } finally {
-    x.dispose();
     y.dispose();
+  }
+}
+
+/** What a worker (or the main thread) needs to certify: the threats and every method with its model. */
+export interface CertifierInit {
+  threats: ThreatSpec[];
+  heatmapThreat: string | null;
+  methods: MethodPlan[];
+}
+
+/**
+ * The side of the square whose derandomized certificate covers a threat: a column band meets
+ * the columns of the threat's bounding box only, so its width is exact; a block meets rows and
+ * columns, so the enclosing square of the bounding box (sound, loose for thin rectangles).
+ */
+export function derandomizedSide(threat: BoundsThreat, kind: 'column' | 'block'): number {
+  if (threat.kind !== 'patch') throw new PatchcertError('INTERNAL', 'Error in derandomizedSide: threat must be a patch or shape, but got a sparse threat.');
+  return kind === 'column' ? threat.width : Math.max(threat.height, threat.width);
+}
+
+/** Certifies image batches with every requested method; owns its models. */
+export class Certifier {
+  private constructor(
+    private readonly init: CertifierInit,
+    private readonly imageShape: [number, number, number],
+    private readonly ibp: { model: SequentialModel; threats: PreparedThreat[] } | undefined,
+    private readonly ablation: Array<{ plan: Exclude<MethodPlan, { method: 'ibp' }>; model: SequentialModel; threats: PreparedThreat[] }>,
+  ) {}
+
+  /**
+   * Loads every method's model (the backend must be initialised).
+   * @throws PatchcertError from loadModel or bounds when a model or threat cannot be built.
+   */
+  static async create(init: CertifierInit): Promise<Certifier> {
+    const prepared = prepareThreats(init.threats);
+    let ibp: { model: SequentialModel; threats: PreparedThreat[] } | undefined;
+    const ablation: Array<{ plan: Exclude<MethodPlan, { method: 'ibp' }>; model: SequentialModel; threats: PreparedThreat[] }> = [];
+    let imageShape: [number, number, number] | undefined;
+    for (const plan of init.methods) {
+      const model = await loadModel(plan.modelDir);
+      const threats = prepared.filter((p) => methodCovers(plan.method, p.spec));
+      if (plan.method === 'ibp') {
+        ibp = { model, threats };
+        imageShape = model.metadata.inputShape;
+      } else {
+        ablation.push({ plan, model, threats });
+        const [h, w, c2] = model.metadata.inputShape;
+        imageShape ??= [h, w, c2 / 2];
+      }
+    }
+    if (!imageShape) throw new PatchcertError('INTERNAL', 'Error in Certifier.create: methods must not be empty, but got none.');
+    return new Certifier(init, imageShape, ibp, ablation);
+  }
+
+  /** Certifies one batch with every method; `seconds` says how long each method took. */
+  async certify(batch: ImageBatch): Promise<BatchOutcome> {
+    const x = pixelTensor(batch, this.imageShape);
+    try {
+      let outcome: BatchOutcome;
+      if (this.ibp) {
+        const t0 = performance.now();
+        outcome = await certifyIbp(this.ibp.model, x, batch, this.ibp.threats, this.init.heatmapThreat);
+        outcome.seconds.ibp = (performance.now() - t0) / 1000;
+      } else {
+        outcome = {
+          results: batch.indices.map((index, i) => ({ index, label: batch.labels[i]!, prediction: -1, correct: false, threats: {} })),
+          maps: [],
+          grid: [0, 0],
+          seconds: {},
+        };
+      }
+      for (const a of this.ablation) {
+        const t0 = performance.now();
+        const verdicts = a.plan.method === 'derandomized' ? this.derandomized(a.model, a.plan, a.threats, x, batch) : this.randomAblation(a.model, a.plan, a.threats, x, batch);
+        verdicts.forEach((v, i) => {
+          const r = outcome.results[i]!;
+          (r.ablation ??= {})[a.plan.method] = v;
+        });
+        outcome.seconds[a.plan.method] = (performance.now() - t0) / 1000;
+      }
+      return outcome;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  private derandomized(
+    model: SequentialModel,
+    plan: Extract<MethodPlan, { method: 'derandomized' }>,
+    threats: readonly PreparedThreat[],
+    x: tf.Tensor4D,
+    batch: ImageBatch,
+  ): SmoothedVerdict[] {
+    const kind = plan.mode.mode;
+    const sides = threats.map((t) => derandomizedSide(t.threat, kind));
+    const patchSizes = [...new Set(sides)];
+    const r = certifyDerandomizedColumns(model, x, batch.labels, { bandWidth: plan.mode.bandWidth, kind, patchSizes });
+    return batch.indices.map((_, i) => {
+      const certified: Record<string, boolean> = {};
+      threats.forEach((t, j) => (certified[t.spec.id] = r.certified[patchSizes.indexOf(sides[j]!)]![i] === 1));
+      return {
+        prediction: r.predicted[i]!,
+        correct: r.correct[i] === 1,
+        certified,
+        votes: Array.from(r.votes.subarray(i * r.numClasses, (i + 1) * r.numClasses)),
+      };
+    });
+  }
+
+  private randomAblation(
+    model: SequentialModel,
+    plan: Extract<MethodPlan, { method: 'random-ablation' }>,
+    threats: readonly PreparedThreat[],
+    x: tf.Tensor4D,
+    batch: ImageBatch,
+  ): SmoothedVerdict[] {
+    const [h, w, c] = this.imageShape;
+    const ks = threats.map((t) => (t.spec.kind === 'sparse' ? t.spec.k : 0));
+    const { n0, n, alpha, seed } = plan.sampling;
+    // One call per image, each seeded by the image's test-split index: verdicts do not depend on
+    // how images are batched or shared out to workers, and a resumed run draws the same samples.
+    return batch.indices.map((index, i) => {
+      const xi = tf.slice(x, [i, 0, 0, 0], [1, h, w, c]);
+      try {
+        const r = certifyRandomAblation(model, xi, [batch.labels[i]!], { kKeep: plan.mode.kKeep, k: ks, n0, n, alpha, seed: imageSeed(seed, index) });
+        const certified: Record<string, boolean> = {};
+        threats.forEach((t, j) => (certified[t.spec.id] = r.certified[j]![0] === 1));
+        return { prediction: r.predicted[0]!, correct: r.correct[0] === 1, certified, pALower: r.pALower[0]!, maxCertifiedK: r.maxCertifiedK[0]! };
+      } finally {
+        xi.dispose();
+      }
+    });
+  }
+
+  dispose(): void {
+    this.ibp?.model.dispose();
+    for (const a of this.ablation) a.model.dispose();
   }
 }

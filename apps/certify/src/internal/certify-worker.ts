@@ -1,9 +1,8 @@
-// Entry point of a certification worker thread: it starts its own backend, loads the model from
-// disk, and certifies the batches the main thread sends until it is told to stop.
+// Entry point of a certification worker thread: it starts its own backend, loads every method's
+// model from disk, and certifies the batches the main thread sends until it is told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, describeBackend, toPatchcertError } from '@patchcert/backend';
-import { loadModel } from '@patchcert/models';
-import { certifyBatch, prepareThreats } from './certify-images.js';
+import { Certifier } from './certify-images.js';
 import type { WorkerInit, WorkerRequest, WorkerReply } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -15,15 +14,14 @@ function send(msg: WorkerReply, transfer: ArrayBuffer[] = []): void {
 
 try {
   const info = await initBackend(init.backend);
-  const model = await loadModel(init.modelDir);
-  const threats = prepareThreats(init.threats);
+  const certifier = await Certifier.create(init);
   send({ type: 'ready', backend: describeBackend(info) });
   port.on('message', (req: WorkerRequest) => {
     if (req.type === 'stop') {
       port.close();
       return;
     }
-    certifyBatch(model, req.batch, threats, init.heatmapThreat).then(
+    certifier.certify(req.batch).then(
       (outcome) => send({ type: 'done', id: req.id, outcome }, outcome.maps.map((m) => m.buffer as ArrayBuffer)),
       (err: unknown) => {
         const e = toPatchcertError(err);

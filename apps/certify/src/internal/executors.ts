@@ -1,12 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import { describeBackend, initBackend, PatchcertError } from '@patchcert/backend';
-import { loadModel, type SequentialModel } from '@patchcert/models';
-import { certifyBatch, prepareThreats, type BatchOutcome, type ImageBatch, type PreparedThreat } from './certify-images.js';
+import { Certifier, type BatchOutcome, type ImageBatch } from './certify-images.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 /** Something that certifies batches: the main thread itself, or one worker thread. */
 export interface BatchExecutor {
-  /** Starts the backend and loads the model; resolves to the backend line. */
+  /** Starts the backend and loads every method's model; resolves to the backend line. */
   start(): Promise<string>;
   certify(batch: ImageBatch): Promise<BatchOutcome>;
   close(): Promise<void>;
@@ -14,24 +13,22 @@ export interface BatchExecutor {
 
 /** Certifies in the calling thread (`--workers 1`): no start-up cost, no copies. */
 export class InProcessExecutor implements BatchExecutor {
-  private model?: SequentialModel;
-  private threats: PreparedThreat[] = [];
+  private certifier?: Certifier;
   constructor(private readonly init: WorkerInit) {}
 
   async start(): Promise<string> {
     const info = await initBackend(this.init.backend);
-    this.model = await loadModel(this.init.modelDir);
-    this.threats = prepareThreats(this.init.threats);
+    this.certifier = await Certifier.create(this.init);
     return describeBackend(info);
   }
 
   certify(batch: ImageBatch): Promise<BatchOutcome> {
-    return certifyBatch(this.model!, batch, this.threats, this.init.heatmapThreat);
+    return this.certifier!.certify(batch);
   }
 
   async close(): Promise<void> {
-    this.model?.dispose();
-    this.model = undefined;
+    this.certifier?.dispose();
+    this.certifier = undefined;
   }
 }
 
@@ -64,7 +61,7 @@ function spawnCertifyWorker(init: WorkerInit): Worker {
   return new Worker(new URL('./certify-worker.js', self), { workerData: init, execArgv: workerExecArgv() });
 }
 
-/** Certifies in a worker thread that runs its own backend and model. */
+/** Certifies in a worker thread that runs its own backend and models. */
 export class WorkerExecutor implements BatchExecutor {
   private worker?: Worker;
   private pending?: { resolve(o: BatchOutcome): void; reject(e: Error): void };

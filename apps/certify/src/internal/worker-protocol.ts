@@ -1,13 +1,9 @@
 import type { PatchcertErrorCode } from '@patchcert/backend';
-import type { BatchOutcome, ImageBatch } from './certify-images.js';
-import type { ThreatSpec } from './threat-spec.js';
+import type { BatchOutcome, CertifierInit, ImageBatch } from './certify-images.js';
 
-/** What a certification worker gets at start (`workerData`). */
-export interface WorkerInit {
-  modelDir: string;
+/** What a certification worker gets at start (`workerData`): the backend, the threats and every method's model. */
+export interface WorkerInit extends CertifierInit {
   backend: string;
-  threats: ThreatSpec[];
-  heatmapThreat: string | null;
 }
 
 /** Main thread → worker. */
