@@ -132,35 +132,13 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
 
   /**
    * Rows `idx` of `[clean; window]` (center, `idx ≥ nClean` reads the window) and of
-   * `[0; window]` (radius, `idx = 0` is the zero row), as `[rows, channels]` tensors.
+   * `[0; window]` (radius, `idx = 0` is the zero row), as `[rows, channels]` tensors, with
+   * `tf.gather` so gradients reach the weights.
    */
-  const compose = (cleanT: tf.Tensor2D, cleanH: Float32Array | undefined, winMu: tf.Tensor, winR: tf.Tensor, ch: number, idxMu: Int32Array, idxR: Int32Array, nClean: number): { mu: tf.Tensor; r: tf.Tensor } => {
-    if (!cleanH) {
-      const srcMu = tf.concat([cleanT, tf.reshape(winMu, [-1, ch])], 0);
-      const srcR = tf.concat([tf.zeros([1, ch]), tf.reshape(winR, [-1, ch])], 0);
-      return { mu: tf.gather(srcMu, tf.tensor1d(idxMu, 'int32')), r: tf.gather(srcR, tf.tensor1d(idxR, 'int32')) };
-    }
-    const wm = winMu.dataSync() as Float32Array;
-    const wr = winR.dataSync() as Float32Array;
-    const q = idxMu.length;
-    const outMu = new Float32Array(q * ch);
-    const outR = new Float32Array(q * ch);
-    for (let i = 0; i < q; i++) {
-      const a = idxMu[i]!;
-      const o = i * ch;
-      if (a < nClean) {
-        for (let c2 = 0; c2 < ch; c2++) outMu[o + c2] = cleanH[a * ch + c2]!;
-      } else {
-        const wOff = (a - nClean) * ch;
-        for (let c2 = 0; c2 < ch; c2++) outMu[o + c2] = wm[wOff + c2]!;
-      }
-      const b = idxR[i]!;
-      if (b > 0) {
-        const wOff = (b - 1) * ch;
-        for (let c2 = 0; c2 < ch; c2++) outR[o + c2] = wr[wOff + c2]!;
-      }
-    }
-    return { mu: tf.tensor2d(outMu, [q, ch]), r: tf.tensor2d(outR, [q, ch]) };
+  const compose = (cleanT: tf.Tensor2D, winMu: tf.Tensor, winR: tf.Tensor, ch: number, idxMu: Int32Array, idxR: Int32Array): { mu: tf.Tensor; r: tf.Tensor } => {
+    const srcMu = tf.concat([cleanT, tf.reshape(winMu, [-1, ch])], 0);
+    const srcR = tf.concat([tf.zeros([1, ch]), tf.reshape(winR, [-1, ch])], 0);
+    return { mu: tf.gather(srcMu, tf.tensor1d(idxMu, 'int32')), r: tf.gather(srcR, tf.tensor1d(idxR, 'int32')) };
   };
 
   /**
@@ -380,6 +358,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
   return {
     rowCost,
     margins(origins: RowOrigins): tf.Tensor3D {
+      // Certification always passes shared origins; the host path needs them.
       if (host && origins.shared) return hostSharedMargins(origins, host);
       return tf.tidy(() => {
         const k = origins.perImage;
@@ -394,29 +373,11 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
           const base = Math.floor(row / k) * h * w;
           for (let i = 0; i < wH; i++) for (let j = 0; j < wW; j++) inIdx[q++] = base + (aR[row]! + i) * w + aC[row]! + j;
         }
-        let mu: tf.Tensor;
-        let r: tf.Tensor;
-        if (host) {
-          // The stencil's pixels take the box, the rest of the bounding box the clean value.
-          const wm = new Float32Array(inIdx.length * c);
-          const wr = new Float32Array(inIdx.length * c);
-          for (let q = 0; q < inIdx.length; q++) {
-            const on = threat.stencil[q % (wH * wW)]!;
-            const src = inIdx[q]! * c;
-            for (let c2 = 0; c2 < c; c2++) {
-              wm[q * c + c2] = on ? host.mu[src + c2]! : host.clean[src + c2]!;
-              wr[q * c + c2] = on ? host.r[src + c2]! : 0;
-            }
-          }
-          mu = tf.tensor4d(wm, [n, wH, wW, c]);
-          r = tf.tensor4d(wr, [n, wH, wW, c]);
-        } else {
-          const ti = tf.tensor1d(inIdx, 'int32');
-          const stencil = tf.tensor4d(Float32Array.from(threat.stencil), [1, wH, wW, 1]);
-          const xc = tf.reshape(tf.gather(pre.input.clean, ti), [n, wH, wW, c]);
-          mu = tf.add(xc, tf.mul(stencil, tf.sub(tf.reshape(tf.gather(pre.input.mu, ti), [n, wH, wW, c]), xc)));
-          r = tf.mul(stencil, tf.reshape(tf.gather(pre.input.r, ti), [n, wH, wW, c]));
-        }
+        const ti = tf.tensor1d(inIdx, 'int32');
+        const stencil = tf.tensor4d(Float32Array.from(threat.stencil), [1, wH, wW, 1]);
+        const xc = tf.reshape(tf.gather(pre.input.clean, ti), [n, wH, wW, c]);
+        let mu: tf.Tensor = tf.add(xc, tf.mul(stencil, tf.sub(tf.reshape(tf.gather(pre.input.mu, ti), [n, wH, wW, c]), xc)));
+        let r: tf.Tensor = tf.mul(stencil, tf.reshape(tf.gather(pre.input.r, ti), [n, wH, wW, c]));
 
         for (const step of steps) {
           if (step.kind === 'relu') {
@@ -460,7 +421,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
               }
             }
           }
-          const comp = compose(pre.padded[step.layer]!, host?.padded[step.layer], mu, r, inC, idxMu, idxR, nClean);
+          const comp = compose(pre.padded[step.layer]!, mu, r, inC, idxMu, idxR);
           const compMu = tf.reshape(comp.mu, [n, regH, regW, inC]) as tf.Tensor4D;
           const compR = tf.reshape(comp.r, [n, regH, regW, inC]) as tf.Tensor4D;
           const weights = model.weights[step.layer]!;
@@ -498,7 +459,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
             }
           }
         }
-        const comp = compose(pre.flat, host?.flat, mu, r, fc, idxMu, idxR, nClean);
+        const comp = compose(pre.flat, mu, r, fc, idxMu, idxR);
         const flatMu = tf.reshape(comp.mu, [n, cells * fc]);
         const flatR = tf.reshape(comp.r, [n, cells * fc]);
         const box = propagateCenterRadius(model, { mu: flatMu, r: flatR }, flatIdx + 1, last);
