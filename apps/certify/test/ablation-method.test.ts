@@ -11,7 +11,7 @@ import { certifyDerandomizedColumns, certifyRandomAblation } from '@patchcert/ab
 import { runCli, type CliRun } from './helpers/cli.js';
 import { modelRoot, saveAblationModel } from './helpers/ablation-models.js';
 import { saveUntrainedMnistModel } from './helpers/untrained-model.js';
-import { cellText } from './helpers/chromium.js';
+import { cellText, dumpDom } from './helpers/chromium.js';
 
 interface Ctx {
   dir: string;
@@ -79,6 +79,9 @@ method('should certify with ibp and derandomized side by side and write both to 
   const html = readFileSync(report, 'utf8');
   assert.is(cellText(html, 'derandomized:patch:2x2', 'certified'), (100 * s.certified).toFixed(2));
   assert.is(cellText(html, 'derandomized:patch:2x2', 'passes'), '28 forward');
+  const dom = dumpDom(report);
+  assert.is(cellText(dom, 'derandomized:patch:2x2', 'js-certified'), (100 * s.certified).toFixed(2), 'the page re-counts the derandomized verdicts');
+  assert.is(cellText(dom, 'patch:2x2', 'js-certified'), (100 * res.summary[0]!.certified).toFixed(2));
 });
 
 method('should give derandomized flags equal to certifyDerandomizedColumns on the same images', async (ctx) => {
