@@ -4,17 +4,22 @@
 // --ablation-model.
 //
 // Usage: node --conditions=@patchcert/source --import tsx bench/train-ablation-models.ts <out-dir>
-//        (env ABL_TRAIN train images, default 60000; ABL_EPOCHS, default 2)
+//        [--train 60000] [--epochs 2]
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { initBackend } from '@patchcert/backend';
 import { loadDataset } from '@patchcert/datasets';
 import { buildModel, saveModel } from '@patchcert/models';
 import { trainAblationClassifier, type AblationMode } from '@patchcert/ablation';
 
-const argv = process.argv.slice(2).filter((a) => a !== '--');
-const out = resolve(process.env['INIT_CWD'] ?? process.cwd(), argv[0] ?? 'runs/ablation');
-const trainCount = Number(process.env['ABL_TRAIN'] ?? 60000);
-const epochs = Number(process.env['ABL_EPOCHS'] ?? 2);
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  allowPositionals: true,
+  options: { train: { type: 'string', default: '60000' }, epochs: { type: 'string', default: '2' } },
+});
+const out = resolve(positionals[0] ?? 'runs/ablation');
+const trainCount = Number(values.train);
+const epochs = Number(values.epochs);
 
 await initBackend('wasm');
 const train = await loadDataset('mnist', { split: 'train', limit: trainCount });
