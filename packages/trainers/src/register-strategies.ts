@@ -9,6 +9,7 @@ import { naturalTraining } from './strategies/natural-training.js';
 import { allPatches } from './strategies/all-patches.js';
 import { randomPatches } from './strategies/random-patches.js';
 import { sparseTraining } from './strategies/sparse-training.js';
+import { ablationModeOfStrategy, ablationRun, ablationTraining } from './strategies/ablation.js';
 
 const naturalDef: StrategyDefinition<'natural'> = { type: 'natural', description: 'plain cross-entropy (undefended baseline)', create: () => naturalTraining() };
 const allDef: StrategyDefinition<'all'> = { type: 'all', description: 'worst case over every patch location', create: (p, ctx) => allPatches(ctx.threat, p.method ? { method: p.method } : {}) };
@@ -18,6 +19,27 @@ const randomDef: StrategyDefinition<'random'> = {
   create: (p, ctx) => randomPatches(p.k, ctx.threat, p.method ? { method: p.method } : {}),
 };
 const sparseDef: StrategyDefinition<'sparse'> = { type: 'sparse', description: 'top-k first layer bound for a k-pixel threat', create: (_p, ctx) => sparseTraining(ctx.threat) };
+
+// Ablation base classifiers: plain CE on ablated images; their run builds the model for the
+// [H, W, 2C] encoding and certifies the smoothed classifier instead of IBP.
+const ablationColumnDef: StrategyDefinition<'ablation-column'> = {
+  type: 'ablation-column',
+  description: 'base classifier of derandomized column smoothing (one random column band of width s kept per image)',
+  create: (p) => ablationTraining(ablationModeOfStrategy(p)),
+  run: ablationRun,
+};
+const ablationBlockDef: StrategyDefinition<'ablation-block'> = {
+  type: 'ablation-block',
+  description: 'base classifier of derandomized block smoothing (one random s×s block kept per image)',
+  create: (p) => ablationTraining(ablationModeOfStrategy(p)),
+  run: ablationRun,
+};
+const ablationRandomDef: StrategyDefinition<'ablation-random'> = {
+  type: 'ablation-random',
+  description: 'base classifier of random ablation (kKeep random pixels kept per image)',
+  create: (p) => ablationTraining(ablationModeOfStrategy(p)),
+  run: ablationRun,
+};
 
 function pending(type: 'pooled', pkg: string): StrategyDefinition<typeof type> {
   return {
@@ -29,7 +51,7 @@ function pending(type: 'pooled', pkg: string): StrategyDefinition<typeof type> {
   };
 }
 
-/** Registers natural, all, random and sparse (and placeholders for guided and pooled). */
+/** Registers natural, all, random, sparse, guided, the ablation strategies (and a placeholder for pooled). */
 export function registerBuiltinStrategies(): void {
   registerStrategy(naturalDef);
   registerStrategy(allDef);
@@ -37,6 +59,9 @@ export function registerBuiltinStrategies(): void {
   registerStrategy(sparseDef);
   registerStrategy(guidedDef);
   registerStrategy(pooledDef);
+  registerStrategy(ablationColumnDef);
+  registerStrategy(ablationBlockDef);
+  registerStrategy(ablationRandomDef);
 }
 
 const guidedDef: StrategyDefinition<'guided'> = {

@@ -3,6 +3,7 @@ import type { MarginStrategy } from '@patchcert/bounds';
 import type { SequentialModel } from '@patchcert/models';
 import type { StrategyConfig, TrainConfig } from './train-config.js';
 import type { Threat } from './internal/bounds-api.js';
+import { IBP_RUN, type StrategyRun } from './strategy-run.js';
 
 /** What a strategy factory gets besides its own config entry. */
 export interface StrategyBuildContext {
@@ -22,6 +23,12 @@ export interface StrategyDefinition<T extends StrategyConfig['type'] = StrategyC
   /** One line for `--help` and READMEs. */
   description: string;
   create(params: Extract<StrategyConfig, { type: T }>, ctx: StrategyBuildContext): MarginStrategy | Promise<MarginStrategy>;
+  /**
+   * How the run around the strategy differs from IBP training (model input, warm-up, train
+   * accuracy, certificate); read before the model is built.
+   * @defaultValue undefined (the IBP run, {@link IBP_RUN})
+   */
+  run?(params: Extract<StrategyConfig, { type: T }>, config: TrainConfig): StrategyRun;
 }
 
 const registry = new Map<string, StrategyDefinition>();
@@ -55,17 +62,30 @@ export function registeredStrategies(): { type: string; description: string }[] 
   return [...registry.values()].map((d) => ({ type: d.type, description: d.description }));
 }
 
+function definitionOf(params: StrategyConfig, fn: string): StrategyDefinition {
+  const def = registry.get(params.type);
+  if (!def) {
+    throw new PatchcertError(
+      'INVALID_OPTION',
+      `Error in ${fn}: strategy.type must be a registered strategy (${[...registry.keys()].join(', ')}), but got '${params.type}'.`,
+    );
+  }
+  return def;
+}
+
+/**
+ * The run hooks of the strategy `config.strategy` names: its own, or {@link IBP_RUN}.
+ * @throws PatchcertError `INVALID_OPTION` when no definition is registered for the type.
+ */
+export function strategyRun(config: TrainConfig): StrategyRun {
+  const def = definitionOf(config.strategy, 'strategyRun');
+  return def.run ? def.run(config.strategy as never, config) : IBP_RUN;
+}
+
 /**
  * Builds the strategy `config.strategy` names.
  * @throws PatchcertError `INVALID_OPTION` when no definition is registered for the type.
  */
 export async function createStrategy(params: StrategyConfig, ctx: StrategyBuildContext): Promise<MarginStrategy> {
-  const def = registry.get(params.type);
-  if (!def) {
-    throw new PatchcertError(
-      'INVALID_OPTION',
-      `Error in createStrategy: strategy.type must be a registered strategy (${[...registry.keys()].join(', ')}), but got '${params.type}'.`,
-    );
-  }
-  return def.create(params as never, ctx);
+  return definitionOf(params, 'createStrategy').create(params as never, ctx);
 }

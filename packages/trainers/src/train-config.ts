@@ -55,7 +55,36 @@ export const strategyConfigSchema = z.discriminatedUnion('type', [
     /** Pool size per layer index (reference `neighbor`): `[2]` Pool2, `[4]` Pool4, `[2,1,2]` Pool2-2. */
     neighbor: z.array(positiveInt).min(1),
   }),
+  // Ablation base classifiers (@patchcert/ablation): plain cross-entropy on ablated images, the
+  // model sees [H, W, 2C], and evaluation certifies the smoothed classifier instead of IBP.
+  z.strictObject({
+    /** Derandomized column smoothing (Levine & Feizi 2020) against the square patch threat. */
+    type: z.literal('ablation-column'),
+    /** s: width of the kept column band (at most the image width). */
+    bandWidth: positiveInt,
+  }),
+  z.strictObject({
+    /** Derandomized block smoothing: one kept s×s block per ablation (H·W votes per image). */
+    type: z.literal('ablation-block'),
+    /** s: side of the kept block (at most the image's smaller side). */
+    bandWidth: positiveInt,
+  }),
+  z.strictObject({
+    /** Random ablation (Levine & Feizi 2019) against the sparse (k pixel) threat. */
+    type: z.literal('ablation-random'),
+    /** Pixels kept per ablation (at most H·W); 45 for MNIST and 75 for CIFAR-10 in the paper. */
+    kKeep: positiveInt,
+    /** Certification: samples that pick the top class (default 100). */
+    n0: positiveInt.optional(),
+    /** Certification: samples that estimate its probability (default 1000). */
+    n: positiveInt.optional(),
+    /** Certification: one-sided failure probability of the Clopper–Pearson bound (default 0.05). */
+    alpha: z.number().gt(0).lt(1).optional(),
+  }),
 ]);
+
+/** Image sides of the named datasets, to check ablation sizes when the config is read. */
+const DATASET_SIDES: Record<string, [number, number]> = { mnist: [28, 28], 'fashion-mnist': [28, 28], cifar10: [32, 32] };
 
 /** The JSON a training run is described by (one file per experiment in `configs/`). */
 export const trainConfigSchema = z
@@ -104,11 +133,26 @@ export const trainConfigSchema = z
   })
   .superRefine((c, ctx) => {
     const sparseThreat = c.threat.type === 'sparse';
-    if (c.strategy.type === 'sparse' && !sparseThreat) {
+    const s = c.strategy;
+    if (s.type === 'sparse' && !sparseThreat) {
       ctx.addIssue({ code: 'custom', path: ['strategy', 'type'], message: "a patch strategy (natural, all, random, guided, pooled) for a patch threat; 'sparse' needs threat.type 'sparse'" });
     }
-    if (sparseThreat && c.strategy.type !== 'sparse' && c.strategy.type !== 'natural') {
-      ctx.addIssue({ code: 'custom', path: ['strategy', 'type'], message: `'sparse' or 'natural' for a sparse threat` });
+    if (sparseThreat && s.type !== 'sparse' && s.type !== 'natural' && s.type !== 'ablation-random') {
+      ctx.addIssue({ code: 'custom', path: ['strategy', 'type'], message: `'sparse', 'ablation-random' or 'natural' for a sparse threat` });
+    }
+    if (s.type === 'ablation-random' && !sparseThreat) {
+      ctx.addIssue({ code: 'custom', path: ['threat', 'type'], message: "'sparse' for strategy 'ablation-random' (random ablation certifies k changed pixels)" });
+    }
+    // The derandomized certificate counts the bands an m×m patch meets, so it needs a square patch.
+    if ((s.type === 'ablation-column' || s.type === 'ablation-block') && c.threat.type !== 'patch') {
+      ctx.addIssue({ code: 'custom', path: ['threat', 'type'], message: `'patch' (an m×m square) for strategy '${s.type}'` });
+    }
+    const sides = DATASET_SIDES[c.dataset];
+    if (sides) {
+      const [h, w] = sides;
+      if (s.type === 'ablation-column' && s.bandWidth > w) ctx.addIssue({ code: 'custom', path: ['strategy', 'bandWidth'], message: `<= ${w} (the width of ${c.dataset} images)` });
+      if (s.type === 'ablation-block' && s.bandWidth > Math.min(h, w)) ctx.addIssue({ code: 'custom', path: ['strategy', 'bandWidth'], message: `<= ${Math.min(h, w)} (the smaller side of ${c.dataset} images)` });
+      if (s.type === 'ablation-random' && s.kKeep > h * w) ctx.addIssue({ code: 'custom', path: ['strategy', 'kKeep'], message: `<= ${h * w} (the pixels of ${c.dataset} images)` });
     }
   });
 

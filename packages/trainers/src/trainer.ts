@@ -8,11 +8,10 @@ import { Adam } from './adam.js';
 import { certificateLoss } from './losses.js';
 import { batchEps, epochEpsRange, learningRate, NATURAL_EPS_THRESHOLD } from './schedules.js';
 import { describeThreat, type TrainConfig } from './train-config.js';
-import { createStrategy } from './strategy-registry.js';
+import { createStrategy, strategyRun } from './strategy-registry.js';
 import './register-strategies.js';
 import { naturalTraining } from './strategies/natural-training.js';
 import { saveCheckpoint, loadCheckpoint, findCheckpoint, CHECKPOINT_DIR } from './checkpoint.js';
-import { evaluateCertified } from './evaluate.js';
 import { makeThreat } from './make-threat.js';
 import type { EpochMetrics, EvaluationResult, TrainEvent, TrainResult } from './trainer-events.js';
 
@@ -72,6 +71,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const testSet = options.datasets?.test ?? (await loadDataset(config.dataset, { split: 'test', limit: testLimit }));
 
   const threat = makeThreat(config.threat);
+  // IBP strategies share one run; ablation strategies change the model input, warm-up, train
+  // accuracy and certificate through theirs (see StrategyRun).
+  const run = strategyRun(config);
   const rng = new Rng(config.seed);
   let model: SequentialModel;
   let startEpoch = 0;
@@ -100,15 +102,14 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   } else {
     for (const name of [CHECKPOINT_DIR, `${CHECKPOINT_DIR}.old`, 'metrics.jsonl', 'summary.json']) rmSync(join(out, name), { recursive: true, force: true });
     model = buildModel(config.architecture, {
-      inputShape: trainSet.shape,
+      ...run.modelInput(trainSet),
       classNames: trainSet.classNames,
       dataset: config.dataset,
-      normalization: trainSet.normalization,
       ...(config.hidden ? { hidden: config.hidden } : {}),
       seed: config.seed,
     });
   }
-  model.metadata.training = { threatModel: describeThreat(config.threat), strategy: config.strategy.type, epochs: config.epochs, seed: config.seed };
+  model.metadata.training = { threatModel: describeThreat(config.threat), strategy: config.strategy.type, epochs: config.epochs, seed: config.seed, ...run.metadata };
 
   const vars = model.trainableVariables();
   const adam = new Adam(vars);
@@ -134,7 +135,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     for (let epoch = startEpoch; epoch < config.epochs && !interrupted; epoch++) {
       const lr = learningRate(epoch, { ...sched, lr: config.lr, decayStep: config.lrDecay.step, decayFactor: config.lrDecay.factor });
       const { start: epsStart, end: epsEnd } = epochEpsRange(epoch, sched);
-      const naturalEpoch = epsEnd < NATURAL_EPS_THRESHOLD;
+      const naturalEpoch = run.warmup && epsEnd < NATURAL_EPS_THRESHOLD;
       emit({ type: 'epoch-start', epoch, epochs: config.epochs, lr, epsStart, epsEnd, natural: naturalEpoch, batches: batchesPerEpoch });
       const s = naturalEpoch ? natural : strategy;
       const t0 = performance.now();
@@ -148,21 +149,25 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         lastEps = eps;
         // threat, lr and epoch are there for strategies that need them (guided: the U-Net's own Adam).
         const ctx: MarginStrategyContext = { model, images: batch.x, labels: batch.y, eps, rng, training: true, threat, lr, epoch };
+        let correct: tf.Scalar | undefined;
         try {
-          const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(batch.x), 1), tf.cast(batch.y, 'int32')), 'float32')));
-          const { value, grads } = tf.variableGrads(() => certificateLoss(s.margins(ctx), batch.y), vars);
+          const { value, grads } = tf.variableGrads(() => {
+            const margins = s.margins(ctx);
+            correct = tf.keep(run.trainCorrect(ctx, margins));
+            return certificateLoss(margins, batch.y);
+          }, vars);
           adam.step(grads, lr);
           s.afterStep?.(ctx);
           const n = batch.x.shape[0];
-          const [lv, cv] = [(await value.data())[0]!, (await correct.data())[0]!];
-          tf.dispose([value, correct, ...Object.values(grads)]);
+          const [lv, cv] = [(await value.data())[0]!, (await correct!.data())[0]!];
+          tf.dispose([value, ...Object.values(grads)]);
           lossSum += lv * n;
           correctSum += cv;
           seen += n;
           const secs = (performance.now() - t0) / 1000;
           emit({ type: 'batch', epoch, batch: b, batches: batchesPerEpoch, loss: lv, eps, imagesPerSecond: seen / Math.max(secs, 1e-9) });
         } finally {
-          tf.dispose([batch.x, batch.y]);
+          tf.dispose([batch.x, batch.y, ...(correct ? [correct] : [])]);
         }
         b++;
         if (checkAborted(options.signal)) {
@@ -180,7 +185,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       const last = epoch === config.epochs - 1;
       if (evalImages > 0 && ((epoch + 1) % config.eval.every === 0 || last)) {
         emit({ type: 'eval-start', epoch, images: evalImages });
-        const r = await evaluateCertified(model, testSet, threat, {
+        const r = await run.evaluate(model, testSet, threat, {
           limit: evalImages,
           batchSize: config.eval.batchSize,
           onProgress: (done, images) => emit({ type: 'eval-progress', epoch, done, images }),
@@ -228,7 +233,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       if (options.finalEval !== false) {
         const images = Math.min(config.eval.finalLimit ?? testSet.count, testSet.count);
         emit({ type: 'eval-start', epoch: 'final', images });
-        final = await evaluateCertified(model, testSet, threat, {
+        final = await run.evaluate(model, testSet, threat, {
           limit: images,
           batchSize: config.eval.batchSize,
           onProgress: (done, total) => emit({ type: 'eval-progress', epoch: 'final', done, images: total }),

@@ -46,7 +46,7 @@ parse('should name a missing field', async () => {
 
 parse('should list the known strategy types for an unknown one', async () => {
   const e = await throwsCode(() => parseTrainConfig(withField({ strategy: { type: 'randm', k: 3 } }), 'a.json'), 'CONFIG_INVALID');
-  assert.match(e.message, /'strategy\.type' must be one of "natural", "all", "random", "sparse", "guided", "pooled", but got "randm"/);
+  assert.match(e.message, /'strategy\.type' must be one of "natural", "all", "random", "sparse", "guided", "pooled", "ablation-column", "ablation-block", "ablation-random", but got "randm"/);
 });
 
 parse('should reject unknown fields (typos) and bad architectures', async () => {
