@@ -78,6 +78,8 @@ const starters: Record<BackendName, Starter> = {
     return { tfjsBackend: 'wasm', simd, threads };
   },
   async cpu() {
+    const { registerCpuKernels } = await import('./kernels/register-all-kernels.js');
+    registerCpuKernels();
     await setOrThrow('cpu', 'cpu');
     silenceCpuBanner();
     return { tfjsBackend: 'cpu', simd: false, threads: 1 };

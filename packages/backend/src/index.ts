@@ -18,8 +18,15 @@ export { env, toBackendName, BACKEND_NAMES } from './env.js';
 export type { BackendName, PatchcertEnv } from './env.js';
 // #endregion
 
+// #region fused IBP ops (kernels PcIntervalRelu… on wasm and cpu, stock ops elsewhere)
+export { intervalReluBox } from './ops/interval-relu-box.js';
+export type { CenterRadiusBox } from './ops/interval-relu-box.js';
+export { PcIntervalRelu, PcIntervalReluGrad } from './kernel-names.js';
+export type { PcIntervalReluInputs, PcIntervalReluAttrs, PcIntervalReluGradInputs, PcIntervalReluGradAttrs } from './kernel-names.js';
+// #endregion
+
 // #region wasm kernels (initBackend('wasm') registers them; these are for A/B benchmarks)
-export { registerWasmKernels, restoreStockWasmKernels } from './kernels/register-all-kernels.js';
+export { registerWasmKernels, restoreStockWasmKernels, registerCpuKernels } from './kernels/register-all-kernels.js';
 // #endregion
 
 // #region errors and randomness

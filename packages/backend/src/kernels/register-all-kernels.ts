@@ -1,12 +1,16 @@
-// Registers patchcert's wasm kernels: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
-// training needs (Conv2DBackpropFilter, UnsortedSegmentSum), and faster replacements for slow
-// stock paths (BatchMatMul with transposes, Conv2DBackpropInput). The imports are explicit so the
-// list reads as the set of kernels patchcert changes. Imported only by initBackend('wasm').
+// Registers patchcert's kernels. On wasm: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
+// training needs (Conv2DBackpropFilter, UnsortedSegmentSum), faster replacements for slow stock
+// paths (BatchMatMul with transposes, Conv2DBackpropInput) and patchcert's own fused kernels
+// (PcIntervalRelu and its gradient). On cpu: the fused kernels. The imports are explicit so the
+// lists read as the set of kernels patchcert changes. Imported only by initBackend.
 import { tf } from '../tf.js';
 import { batchMatMulConfig } from './wasm/BatchMatMul.js';
 import { conv2DBackpropFilterConfig } from './wasm/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
+import { intervalReluConfig as wasmIntervalReluConfig, intervalReluGradConfig as wasmIntervalReluGradConfig } from './wasm/IntervalRelu.js';
+import { intervalReluConfig as cpuIntervalReluConfig, intervalReluGradConfig as cpuIntervalReluGradConfig } from './cpu/IntervalRelu.js';
+import { registerGradients } from '../gradients/register-all-gradients.js';
 import {
   WASM_BACKEND_NAME,
   isPatchcertKernel,
@@ -21,7 +25,22 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   unsortedSegmentSumConfig,
+  wasmIntervalReluConfig,
+  wasmIntervalReluGradConfig,
 ];
+
+/** Every patchcert cpu kernel (the fused ones; stock tfjs-backend-cpu has the rest). */
+export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig];
+
+/** Registers every patchcert cpu kernel and the gradients. Safe to call more than once. */
+export function registerCpuKernels(): void {
+  for (const config of CPU_KERNEL_CONFIGS) {
+    if (tf.getKernel(config.kernelName, config.backendName) === config) continue;
+    if (tf.getKernel(config.kernelName, config.backendName) !== undefined) tf.unregisterKernel(config.kernelName, config.backendName);
+    tf.registerKernel(config);
+  }
+  registerGradients();
+}
 
 /**
  * Registers every patchcert wasm kernel, replacing the stock ones of the same name (the originals
@@ -31,6 +50,7 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
  * backend first starts, so the stock setup the replacements reuse runs at start-up.
  */
 export function registerWasmKernels(): void {
+  registerGradients();
   for (const config of WASM_KERNEL_CONFIGS) {
     markPatchcertKernel(config);
     const existing = tf.getKernel(config.kernelName, WASM_BACKEND_NAME);
