@@ -17,6 +17,8 @@ export { locationMargins, worstMargins } from './location-margins.js';
 export type { MarginOptions } from './location-margins.js';
 export type { BoundMethod } from './internal/create-plan.js';
 export type { LabelsLike } from './internal/labels.js';
+export { pooledLocationMargins, pooledWorstMargins, pooledGrid } from './internal/pooled-margins.js';
+export type { PooledMarginOptions, PooledGrid } from './internal/pooled-margins.js';
 // #endregion
 
 // #region threat models

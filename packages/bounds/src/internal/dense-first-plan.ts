@@ -23,7 +23,45 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
   const [gh, gw] = threat.grid(h, w);
   const last = model.layers.length - 1;
 
-  const pre = tf.tidy(() => {
+  const pre = denseFirstTerms(prep, threat, differentiable);
+
+  let muData: Float32Array | null = null;
+  let rData: Float32Array | null = null;
+  const hostMu = () => (muData ??= pre.sMu.dataSync() as Float32Array);
+  const hostR = () => (rData ??= pre.sR.dataSync() as Float32Array);
+
+  return {
+    rowCost: Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
+    margins(origins: RowOrigins): tf.Tensor3D {
+      return tf.tidy(() => {
+        const k = origins.perImage;
+        const idx = new Int32Array(batch * k);
+        for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(i / k) * gh * gw + origins.rows[i]! * gw + origins.cols[i]!;
+        const sel = (src: tf.Tensor2D, host: () => Float32Array) => selectRows(src, idx, batch, k, gh * gw, differentiable, host);
+        const mu = tf.add(sel(pre.sMu, hostMu), tf.expandDims(pre.clean0, 1));
+        const r = tf.reshape(sel(pre.sR, hostR), [batch * k, units]);
+        const box = propagateCenterRadius(model, { mu: tf.reshape(mu, [batch * k, units]), r }, 2, last);
+        return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
+      });
+    },
+    dispose() {
+      tf.dispose(pre);
+    },
+  };
+}
+
+/**
+ * The first dense layer at every location of the grid, as the clean output plus the patch's
+ * box-sum term (see {@link denseFirstPlan}): `clean0` `[batch, units]`, and the center and radius
+ * terms `sMu`, `sR` `[batch · locations, units]` (row-major locations). The caller disposes them.
+ */
+export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean): { clean0: tf.Tensor; sMu: tf.Tensor2D; sR: tf.Tensor2D } {
+  const { model, boxes } = prep;
+  const [batch, h, w, c] = boxes.clean.shape;
+  const dense = model.weights[1]!;
+  const units = dense.kernel.shape[1]!;
+  const [gh, gw] = threat.grid(h, w);
+  return tf.tidy(() => {
     // For rectangles the sum-pool is an average pool times the area; the area is folded into
     // the (small) kernel instead of the (large) pooled maps.
     const area = threat.isRectangle ? threat.height * threat.width : 1;
@@ -65,30 +103,6 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
     };
     return { clean0, sMu: windowSum(pMu!), sR: windowSum(pR!) };
   });
-
-  let muData: Float32Array | null = null;
-  let rData: Float32Array | null = null;
-  const hostMu = () => (muData ??= pre.sMu.dataSync() as Float32Array);
-  const hostR = () => (rData ??= pre.sR.dataSync() as Float32Array);
-
-  return {
-    rowCost: Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
-    margins(origins: RowOrigins): tf.Tensor3D {
-      return tf.tidy(() => {
-        const k = origins.perImage;
-        const idx = new Int32Array(batch * k);
-        for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(i / k) * gh * gw + origins.rows[i]! * gw + origins.cols[i]!;
-        const sel = (src: tf.Tensor2D, host: () => Float32Array) => selectRows(src, idx, batch, k, gh * gw, differentiable, host);
-        const mu = tf.add(sel(pre.sMu, hostMu), tf.expandDims(pre.clean0, 1));
-        const r = tf.reshape(sel(pre.sR, hostR), [batch * k, units]);
-        const box = propagateCenterRadius(model, { mu: tf.reshape(mu, [batch * k, units]), r }, 2, last);
-        return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
-      });
-    },
-    dispose() {
-      tf.dispose(pre);
-    },
-  };
 }
 
 /**

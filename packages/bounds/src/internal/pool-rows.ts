@@ -1,0 +1,127 @@
+import { tf, assert } from '@patchcert/backend';
+import type { SequentialModel } from '@patchcert/models';
+import type { CenterRadius } from '../interval.js';
+import type { PatchThreat } from '../patch-threat.js';
+import { intervalLayer } from '../interval-layer.js';
+
+/**
+ * Bound pooling (reference-spec §8): `pool[i] = n > 1` replaces, after layer i, the bounds of
+ * every n×n block of adjacent rows of the location grid (row-major, ceil mode: edge blocks are
+ * partial) by their element-wise max (upper) and min (lower).
+ */
+export type PoolList = readonly number[];
+
+/**
+ * Checks a pool list against a model and threat; returns it as a plain array.
+ * @throws PatchcertError `INVALID_OPTION` (not positive integers, pooling after the last layer,
+ *   a threat restricted to fixed locations).
+ */
+export function checkPool(pool: unknown, model: SequentialModel, threat: PatchThreat, fn: string): number[] {
+  assert(Array.isArray(pool) && pool.every((n) => Number.isInteger(n) && n >= 1),
+    () => `Error in ${fn}: pool must be an array of positive integers (block size after each layer index), but got ${JSON.stringify(pool)}.`, 'INVALID_OPTION');
+  const list = pool as number[];
+  const last = model.layers.length - 1;
+  for (let i = last; i < list.length; i++) {
+    assert(list[i] === 1, () => `Error in ${fn}: pool entries must be 1 from the last layer (index ${last}, merged with the margins) on, but got ${list[i]} at index ${i}.`, 'INVALID_OPTION');
+  }
+  assert(threat.fixedLocations === undefined,
+    () => `Error in ${fn}: threat must cover the full location grid (pooling groups adjacent locations), but got ${threat.name}.`, 'INVALID_OPTION');
+  return list.slice(0, last);
+}
+
+/** Product of the block sizes: location rows (and columns) per final block. */
+export function poolSpan(pool: PoolList): number {
+  return pool.reduce((a, n) => a * n, 1);
+}
+
+/**
+ * Max over axis 1 of `[a, m, c]`, whose gradient goes to the first maximum only (row-major
+ * member order), like PyTorch's max pooling; tfjs's own max gradient would give every tied
+ * member the full gradient (e.g. at eps = 0 all members tie).
+ */
+const firstMax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor3D;
+  const save = args[1] as tf.GradSaveFunc;
+  const y = tf.max(x, 1);
+  save([x, y]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ys] = saved as [tf.Tensor3D, tf.Tensor2D];
+      const eq = tf.cast(tf.equal(xs, tf.expandDims(ys, 1)), 'float32');
+      const first = tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, 1), 1), 'float32'));
+      return tf.mul(tf.expandDims(dy, 1), first);
+    },
+  };
+});
+
+/** Max (`sign = 1`) or min (`sign = −1`) over the member axis 1 of `[a, m, c]`. */
+export function reduceMembers(x: tf.Tensor, sign: 1 | -1): tf.Tensor2D {
+  return sign === 1 ? (firstMax(x) as tf.Tensor2D) : (tf.neg(firstMax(tf.neg(x))) as tf.Tensor2D);
+}
+
+/** Center/radius from pooled lower/upper. */
+export function fromBounds(lower: tf.Tensor, upper: tf.Tensor): CenterRadius {
+  return { mu: tf.mul(tf.add(upper, lower), 0.5), r: tf.mul(tf.sub(upper, lower), 0.5) };
+}
+
+/**
+ * Pools one axis (1) of `[a, g, rest]` in blocks of n, ceil mode: the last block is padded with
+ * copies of the last row (a copy changes no max or min, and follows its original, so the
+ * first-maximum gradient stays on the original).
+ */
+function poolAxis(x: tf.Tensor3D, n: number, sign: 1 | -1): tf.Tensor3D {
+  const [a, g, rest] = x.shape;
+  const gp = Math.ceil(g / n);
+  const extra = gp * n - g;
+  let t: tf.Tensor = x;
+  if (extra > 0) {
+    const lastRow = tf.slice(x, [0, g - 1, 0], [a, 1, rest]);
+    t = tf.concat([x, ...new Array<tf.Tensor>(extra).fill(lastRow)], 1);
+  }
+  // [a·gp, n, rest]: member axis in the middle, reduced without a transpose.
+  return tf.reshape(reduceMembers(tf.reshape(t, [a * gp, n, rest]), sign), [a, gp, rest]) as tf.Tensor3D;
+}
+
+/**
+ * Pools a box whose rows are `batch` images' location grids `[bh, bw]` (row-major) in n×n
+ * blocks: upper = max, lower = min over each block's members, separably (rows of the block,
+ * then columns: the same values, and the gradient reaches the row-major first maximum).
+ *
+ * @returns the pooled box (rows `batch · ⌈bh/n⌉ · ⌈bw/n⌉`) and its grid.
+ */
+export function poolBoxRows(box: CenterRadius, batch: number, bh: number, bw: number, n: number): { box: CenterRadius; bh: number; bw: number } {
+  const feat = box.mu.shape.slice(1);
+  const f = feat.reduce((a, b) => a * b, 1);
+  const gh = Math.ceil(bh / n);
+  const gw = Math.ceil(bw / n);
+  const pool = (t: tf.Tensor, sign: 1 | -1): tf.Tensor => {
+    // Columns first: [batch·bh, bw, f], then rows: [batch, bh, gw·f].
+    const cols = poolAxis(tf.reshape(t, [batch * bh, bw, f]) as tf.Tensor3D, n, sign);
+    const rows = poolAxis(tf.reshape(cols, [batch, bh, gw * f]) as tf.Tensor3D, n, sign);
+    return tf.reshape(rows, [batch * gh * gw, ...feat]);
+  };
+  const lower = pool(tf.sub(box.mu, box.r), -1);
+  const upper = pool(tf.add(box.mu, box.r), 1);
+  return { box: fromBounds(lower, upper), bh: gh, bw: gw };
+}
+
+/**
+ * Interval propagation through layers `[from, to)` with bound pooling after every layer i that
+ * has `pool[i] > 1`; rows are `batch` location grids `[bh, bw]`, and the grid shrinks with each
+ * pooling.
+ */
+export function propagatePooled(model: SequentialModel, box: CenterRadius, from: number, to: number, pool: PoolList, batch: number, bh: number, bw: number): { box: CenterRadius; bh: number; bw: number } {
+  let cur = { box, bh, bw };
+  for (let i = from; i < to; i++) {
+    cur = { ...cur, box: intervalLayer(model.layers[i]!, model.weights[i] ?? null, cur.box) };
+    cur = poolAfter(cur, i, pool, batch);
+  }
+  return cur;
+}
+
+/** Applies `pool[i]` (if > 1) to a box of location-grid rows. */
+export function poolAfter(cur: { box: CenterRadius; bh: number; bw: number }, i: number, pool: PoolList, batch: number): { box: CenterRadius; bh: number; bw: number } {
+  const n = pool[i] ?? 1;
+  return n > 1 ? poolBoxRows(cur.box, batch, cur.bh, cur.bw, n) : cur;
+}
