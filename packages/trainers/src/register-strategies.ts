@@ -4,6 +4,7 @@
 import { PatchcertError } from '@patchcert/backend';
 import { locationMargins } from '@patchcert/bounds';
 import { guidedPatches } from '@patchcert/unet-guide';
+import { pooledPatches } from '@patchcert/pooling';
 import { registerStrategy, type StrategyDefinition } from './strategy-registry.js';
 import { naturalTraining } from './strategies/natural-training.js';
 import { allPatches } from './strategies/all-patches.js';
@@ -41,17 +42,7 @@ const ablationRandomDef: StrategyDefinition<'ablation-random'> = {
   run: ablationRun,
 };
 
-function pending(type: 'pooled', pkg: string): StrategyDefinition<typeof type> {
-  return {
-    type,
-    description: `provided by ${pkg}`,
-    create: () => {
-      throw new PatchcertError('INVALID_OPTION', `Error in createStrategy: strategy '${type}' must be provided by ${pkg}, but that package does not export it yet.`);
-    },
-  };
-}
-
-/** Registers natural, all, random, sparse, guided, the ablation strategies (and a placeholder for pooled). */
+/** Registers natural, all, random, sparse, guided, pooled and the ablation strategies. */
 export function registerBuiltinStrategies(): void {
   registerStrategy(naturalDef);
   registerStrategy(allDef);
@@ -81,6 +72,13 @@ const guidedDef: StrategyDefinition<'guided'> = {
     });
   },
 };
-const pooledDef = pending('pooled', '@patchcert/pooling');
+const pooledDef: StrategyDefinition<'pooled'> = {
+  type: 'pooled',
+  description: 'worst case over every location with bounds pooled over n×n location blocks after the listed layers (@patchcert/pooling)',
+  create: (p, ctx) => {
+    if (ctx.threat.kind !== 'patch') throw new PatchcertError('INVALID_OPTION', `Error in createStrategy: pooled needs a patch threat, but got ${ctx.threat.name}.`);
+    return pooledPatches({ pool: p.neighbor, threat: ctx.threat });
+  },
+};
 
 registerBuiltinStrategies();
