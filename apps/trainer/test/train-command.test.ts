@@ -164,6 +164,14 @@ render('should show clean and certified accuracy and where things are', () => {
   assert.ok(s.split('\n').length < 24, 'fits one screen');
 });
 
+render('[ablation] should name the smoothed classifier\'s certificate instead of IBP\'s every location', () => {
+  const config = parseTrainConfig({ ...TINY, strategy: { type: 'ablation-column', bandWidth: 4 } });
+  const s = formatSummary({ config, modelDir: '/o/model', history: [], trainSeconds: 1, interrupted: false, final: { images: 100, cleanAccuracy: 0.7, certifiedAccuracy: 0.25, seconds: 3 } }, '/o', 2);
+  assert.match(s, /strategy ablation-column\(4\)/);
+  assert.match(s, /certified accuracy +25\.00% \(derandomized column s=4, 2x2 patch\)/);
+  assert.not.match(s, /every location/);
+});
+
 render.run();
 
 // ---

@@ -14,11 +14,11 @@ export interface EpochMetrics {
   natural: boolean;
   /** Mean training loss over the epoch's images. */
   trainLoss: number;
-  /** Clean accuracy on the epoch's training batches (before each step), in [0,1]. */
+  /** Accuracy on the epoch's training batches (before each step), in [0,1]: clean for IBP strategies, on the ablated inputs for ablation ones. */
   trainAccuracy: number;
   /** Clean accuracy of the held-out test subset, in [0,1]; null when not evaluated this epoch. */
   cleanAccuracy: number | null;
-  /** Certified accuracy of the held-out test subset, every location at eps 1; null when not evaluated. */
+  /** Certified accuracy of the held-out test subset by the strategy's certificate (IBP: every location at eps 1); null when not evaluated. */
   certifiedAccuracy: number | null;
   /** Images in the held-out subset. */
   evalImages: number;

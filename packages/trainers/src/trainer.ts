@@ -51,12 +51,15 @@ function checkAborted(signal: AbortSignal | undefined): boolean {
  * Certificate training from a config: builds (or resumes) the model, trains epoch by epoch with
  * the configured strategy and the reference schedules, certifies a held-out subset after every
  * epoch, writes `metrics.jsonl` and an atomic checkpoint after every epoch, and at the end
- * certifies the test set and saves the model to `<out>/model`.
+ * certifies the test set and saves the model to `<out>/model`. The strategy's `StrategyRun`
+ * decides the model's input, the warm-up, train accuracy and the certificate (IBP for IBP
+ * strategies, the smoothed classifier's for the ablation ones).
  *
  * @param config - a validated config ({@link parseTrainConfig}).
  * @param options - output directory, resume, events.
  * @returns the history, the final evaluation and where the model is.
- * @throws PatchcertError `CONFIG_INVALID` when resuming a checkpoint made with another config.
+ * @throws PatchcertError `CONFIG_INVALID` when resuming a checkpoint made with another config, or
+ *   when an ablation strategy does not fit the dataset's images.
  * @example
  * const result = await train(loadTrainConfig('configs/quick/mnist-mlp-p22-random10.json'), { out: 'runs/x' });
  */
