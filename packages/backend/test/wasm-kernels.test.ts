@@ -219,6 +219,45 @@ segmentSum.run();
 
 // ---
 
+const avgPoolGrad = suite('AvgPoolGrad');
+
+const POOL_CASES: { tag: string; x: [number, number, number, number]; filter: [number, number]; strides: number; pad: 'valid' | 'same' | number }[] = [
+  { tag: '2x2 s1 valid (patchcert window sums)', x: [2, 28, 28, 7], filter: [2, 2], strides: 1, pad: 'valid' },
+  { tag: '5x5 s1 valid', x: [2, 12, 12, 3], filter: [5, 5], strides: 1, pad: 'valid' },
+  { tag: '3x2 s1 valid, non-square', x: [1, 9, 7, 4], filter: [3, 2], strides: 1, pad: 'valid' },
+  { tag: '3x3 s1 same', x: [2, 8, 8, 3], filter: [3, 3], strides: 1, pad: 'same' },
+  { tag: '2x2 s1 pad 1', x: [1, 6, 6, 2], filter: [2, 2], strides: 1, pad: 1 },
+  { tag: '2x2 s2 valid (stock fallback)', x: [2, 8, 8, 3], filter: [2, 2], strides: 2, pad: 'valid' },
+];
+
+for (const c of POOL_CASES) {
+  avgPoolGrad(`[${c.tag}] should match the cpu backend`, async () => {
+    const xv = seededNormal(size(c.x), 31);
+    const outs = tf.tidy(() => tf.avgPool(tf.zeros(c.x) as tf.Tensor4D, c.filter, c.strides, c.pad).shape);
+    const wv = seededNormal(size(outs), 32);
+    await assertWasmMatchesCpu(
+      () => {
+        const w = tf.tensor(wv, outs);
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, c.filter, c.strides, c.pad), w)))(tf.tensor(xv, c.x));
+      },
+      KERNEL_TOLERANCE,
+      c.tag,
+    );
+  });
+}
+
+avgPoolGrad('should give each pixel the mean of the windows covering it', async () => {
+  await initBackend('wasm');
+  const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.avgPool(t as tf.Tensor4D, 2, 1, 'valid')))(tf.zeros([1, 3, 3, 1])));
+  // Corners are in one 2×2 window, edges in two, the center in four; each window weighs 1/4.
+  assert.equal(Array.from(g.dataSync()), [0.25, 0.5, 0.25, 0.5, 1, 0.5, 0.25, 0.5, 0.25]);
+  g.dispose();
+});
+
+avgPoolGrad.run();
+
+// ---
+
 const register = suite('registerWasmKernels');
 
 register('should register every kernel once and keep the same configs when called again', async () => {

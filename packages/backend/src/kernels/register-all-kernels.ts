@@ -1,9 +1,10 @@
 // Registers patchcert's kernels. On wasm: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
 // training needs (Conv2DBackpropFilter, UnsortedSegmentSum), faster replacements for slow stock
-// paths (BatchMatMul with transposes, Conv2DBackpropInput) and patchcert's own fused kernels
+// paths (AvgPoolGrad, BatchMatMul with transposes, Conv2DBackpropInput) and patchcert's own fused kernels
 // (PcIntervalRelu and its gradient). On cpu: the fused kernels. The imports are explicit so the
 // lists read as the set of kernels patchcert changes. Imported only by initBackend.
 import { tf } from '../tf.js';
+import { avgPoolGradConfig } from './wasm/AvgPoolGrad.js';
 import { batchMatMulConfig } from './wasm/BatchMatMul.js';
 import { conv2DBackpropFilterConfig } from './wasm/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
@@ -21,6 +22,7 @@ import {
 
 /** Every patchcert wasm kernel, in registration order. */
 export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
+  avgPoolGradConfig,
   batchMatMulConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
@@ -64,8 +66,8 @@ export function registerWasmKernels(): void {
 }
 
 /**
- * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (BatchMatMul,
- * Conv2DBackpropInput), for A/B benchmarks; the kernels stock wasm lacks stay registered.
+ * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (AvgPoolGrad,
+ * BatchMatMul, Conv2DBackpropInput), for A/B benchmarks; the kernels stock wasm lacks stay registered.
  * {@link registerWasmKernels} switches back.
  */
 export function restoreStockWasmKernels(): void {
