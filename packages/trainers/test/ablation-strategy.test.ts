@@ -160,6 +160,22 @@ trainSuite('[ablation-column] should resume after an interruption mid-epoch to t
   assert.equal(await weights(join(b, 'model')), await weights(join(a, 'model')));
 });
 
+trainSuite('[ablation-block] should train and certify by the block vote (H·W bands) what certifyDerandomizedColumns gives the saved model', async () => {
+  const config = parseTrainConfig({ ...COLUMN, strategy: { type: 'ablation-block', bandWidth: 6 }, epochs: 1, data: { trainLimit: 256 }, eval: { epochLimit: 0, finalLimit: 6, batchSize: 4 } }, 'test');
+  const small = { train: { ...trainSet, count: 256, images: trainSet.images.subarray(0, 256 * 784), labels: trainSet.labels.subarray(0, 256) }, test: testSet };
+  const out = tmp();
+  const r = await train(config, { out, datasets: small });
+  const model = await loadModel(join(out, 'model'));
+  assert.equal(ablationModeOf(model), { mode: 'block', bandWidth: 6 });
+  const { x, y } = datasetTensors(testSet, Int32Array.from({ length: 6 }, (_, i) => i));
+  const direct = certifyDerandomizedColumns(model, x, y, { bandWidth: 6, kind: 'block', patchSizes: [2] });
+  model.dispose();
+  tf.dispose([x, y]);
+  assert.is(direct.bands, 784);
+  assert.is(r.final!.cleanAccuracy, direct.correct.reduce((a, b) => a + b, 0) / 6);
+  assert.is(r.final!.certifiedAccuracy, direct.certified[0]!.reduce((a, b) => a + b, 0) / 6);
+});
+
 trainSuite('[ablation-random] should train and certify k changed pixels by random ablation independently of the evaluation batch size', async () => {
   const config = parseTrainConfig(
     { ...COLUMN, threat: { type: 'sparse', k: 1 }, strategy: { type: 'ablation-random', kKeep: 45, n0: 10, n: 60 }, epochs: 1, data: { trainLimit: 256 }, eval: { epochLimit: 0, finalLimit: 12, batchSize: 12 } },
