@@ -6,33 +6,10 @@ import { Bench } from 'tinybench';
 import { describeBackend, initBackend, tf } from '@patchcert/backend';
 import { datasetTensors, loadDataset } from '@patchcert/datasets';
 import { buildModel, type SequentialModel } from '@patchcert/models';
+import { certifyDerandomizedColumns, certifyRandomAblation } from '@patchcert/ablation';
 import { benchOptions, type BenchPreset } from '../internal/preset.js';
-
-/**
- * The part of `@patchcert/ablation` this file uses. benchmarks/package.json does not list
- * `@patchcert/ablation` yet, so it is loaded by path (sources under tsx, dist when compiled);
- * once the dependency is added, replace this with `import { … } from '@patchcert/ablation'`.
- */
-interface AblationApi {
-  certifyDerandomizedColumns(
-    model: SequentialModel,
-    images: tf.Tensor4D,
-    labels: ArrayLike<number>,
-    options: { bandWidth: number; patchSizes: number[]; kind?: 'column' | 'block' },
-  ): { forwardPassesPerImage: number };
-  certifyRandomAblation(
-    model: SequentialModel,
-    images: tf.Tensor4D,
-    labels: ArrayLike<number>,
-    options: { kKeep: number; k: number[]; n0?: number; n?: number; alpha?: number; seed?: number },
-  ): { forwardPassesPerImage: number };
-}
-
-async function loadAblation(): Promise<AblationApi> {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(fromSource ? '../../../packages/ablation/src/index.ts' : '../../../packages/ablation/dist/index.js', import.meta.url);
-  return (await import(url.href)) as AblationApi;
-}
+import type { BenchRunOptions } from '../internal/options.js';
+import { recordBench } from '../internal/results.js';
 
 interface Row {
   task: string;
@@ -44,10 +21,10 @@ interface Row {
  * Runs the ablation certification benchmarks on wasm and prints tinybench's table, then the
  * forward passes per image and images/s derived from each task's mean time.
  * @param preset - `quick` (a few images per task) or `full`.
+ * @param options - `backends[0]` replaces wasm.
  */
-export async function run(preset: BenchPreset): Promise<void> {
-  const ablation = await loadAblation();
-  const info = await initBackend('wasm');
+export async function run(preset: BenchPreset, options: BenchRunOptions = {}): Promise<void> {
+  const info = await initBackend(options.backends?.[0] ?? 'wasm');
   const test = await loadDataset('mnist', { split: 'test', limit: 64 });
   const quick = preset === 'quick';
   const bench = new Bench(benchOptions(preset, `ablation/certify ${describeBackend(info)}`));
@@ -64,7 +41,7 @@ export async function run(preset: BenchPreset): Promise<void> {
     let passes = 0;
     bench.add(colTask, () => {
       const xs = tf.slice(x!, [0, 0, 0, 0], [colImages, 28, 28, 1]);
-      passes = ablation.certifyDerandomizedColumns(model, xs, labels.slice(0, colImages), { bandWidth: 4, patchSizes: [2, 5] }).forwardPassesPerImage;
+      passes = certifyDerandomizedColumns(model, xs, labels.slice(0, colImages), { bandWidth: 4, patchSizes: [2, 5] }).forwardPassesPerImage;
       xs.dispose();
     });
     rows.push({ task: colTask, images: colImages, passesPerImage: 28 });
@@ -73,7 +50,7 @@ export async function run(preset: BenchPreset): Promise<void> {
     const raTask = `random ablation kKeep=45 n0=20 n=${n} ${arch} 28x28 ×${raImages} images`;
     bench.add(raTask, () => {
       const xs = tf.slice(x!, [0, 0, 0, 0], [raImages, 28, 28, 1]);
-      passes = ablation.certifyRandomAblation(model, xs, labels.slice(0, raImages), { kKeep: 45, k: [1, 4, 10], n0: 20, n }).forwardPassesPerImage;
+      passes = certifyRandomAblation(model, xs, labels.slice(0, raImages), { kKeep: 45, k: [1, 4, 10], n0: 20, n }).forwardPassesPerImage;
       xs.dispose();
       if (passes !== 20 + n) throw new Error(`expected ${20 + n} passes per image, got ${passes}`);
     });
@@ -91,6 +68,7 @@ export async function run(preset: BenchPreset): Promise<void> {
     for (const m of models) m.dispose();
   }
   console.table(bench.table());
+  recordBench(bench);
   console.log(`\n${bench.name}: cost per image (from the mean time of each task)`);
   console.table(
     rows.map((r) => {

@@ -5,6 +5,8 @@ import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf, type Bac
 import { benchOptions, type BenchPreset } from '../internal/preset.js';
 import { startableBackends } from '../internal/backends.js';
 import { sideBySide } from '../internal/side-by-side.js';
+import type { BenchRunOptions } from '../internal/options.js';
+import { recordBench } from '../internal/results.js';
 
 const CONV_PAD: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 1], [1, 1], [0, 0]];
 
@@ -167,9 +169,10 @@ function addKernelTasks(bench: Bench, backend: BackendName): void {
 /**
  * Runs the backend/kernels benchmarks on every backend that starts and prints them side by side.
  * @param preset - `quick` or `full`.
+ * @param options - `backends` to try instead of all of them.
  */
-export async function run(preset: BenchPreset): Promise<void> {
-  const { started, skipped } = await startableBackends();
+export async function run(preset: BenchPreset, options: BenchRunOptions = {}): Promise<void> {
+  const { started, skipped } = await startableBackends(options.backends);
   const columns: Array<readonly [string, Bench]> = [];
   for (const backend of started) {
     await initBackend(backend.name);
@@ -192,6 +195,7 @@ export async function run(preset: BenchPreset): Promise<void> {
   for (const [, bench] of columns) {
     console.log(`\n${bench.name}`);
     console.table(bench.table());
+    recordBench(bench);
   }
   console.log(
     `\nbackend/kernels side by side (${preset}), median (min) ms; "wasm stock" = tfjs-backend-wasm's own BatchMatMul and Conv2DBackpropInput`,

@@ -6,6 +6,8 @@ import { describeBackend, initBackend, tf, Rng } from '@patchcert/backend';
 import { buildModel, type SequentialModel } from '@patchcert/models';
 import { certify, squarePatch, type BoundMethod } from '@patchcert/bounds';
 import { benchOptions, type BenchPreset } from '../internal/preset.js';
+import type { BenchRunOptions } from '../internal/options.js';
+import { recordBench, recordMedian, recordSection } from '../internal/results.js';
 
 interface Case {
   name: string;
@@ -30,16 +32,18 @@ const CIFAR = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] };
  * Runs `certify` fast and naive for the MNIST MLP and 4-layer CNN (2×2, 5×5 patches) and the
  * CIFAR 4-layer CNN (2×2), then prints images/s from each task's median time and the ratio.
  * @param preset - `quick` (a few images per task) or `full`.
+ * @param options - `backends[0]` replaces wasm; `method` runs only that method (for `--compare method=fast,naive`).
  */
-export async function run(preset: BenchPreset): Promise<void> {
-  const info = await initBackend('wasm');
+export async function run(preset: BenchPreset, options: BenchRunOptions = {}): Promise<void> {
+  const info = await initBackend(options.backends?.[0] ?? 'wasm');
+  const methods: BoundMethod[] = options.method ? [options.method] : ['fast', 'naive'];
   const bench = new Bench(benchOptions(preset, `bounds/certify ${describeBackend(info)}`));
   const rng = new Rng(0);
   const held: { model: SequentialModel; x: tf.Tensor4D }[] = [];
   const imagesOf = new Map<string, number>();
 
   for (const c of CASES) {
-    for (const method of ['fast', 'naive'] as const) {
+    for (const method of methods) {
       const n = c.images[preset][method];
       const task = `${c.name} ${method} (${n} images)`;
       imagesOf.set(task, n);
@@ -71,6 +75,7 @@ export async function run(preset: BenchPreset): Promise<void> {
 
   await bench.run();
   console.table(bench.table());
+  recordBench(bench);
   const rate = (task: string): number => {
     const t = bench.tasks.find((k) => k.name === task);
     const ms = t?.result?.latency?.p50 ?? t?.result?.latency?.mean;
@@ -94,6 +99,9 @@ export async function run(preset: BenchPreset): Promise<void> {
   };
   const rows: Record<string, Record<string, string>> = {};
   for (const c of CASES) {
+    // Per image and without the method in the name, so `--compare method=fast,naive` pairs them.
+    for (const m of methods) recordMedian(`${c.name} ms/image`, 1000 / rate(`${c.name} ${m} (${c.images[preset][m]} images)`));
+    if (methods.length < 2) continue;
     const f = rate(`${c.name} fast (${c.images[preset].fast} images)`);
     const nv = rate(`${c.name} naive (${c.images[preset].naive} images)`);
     const fc = cpuRate(c, 'fast');
@@ -107,6 +115,13 @@ export async function run(preset: BenchPreset): Promise<void> {
       'fast / naive (cpu)': `${(fc / nc).toFixed(1)}×`,
     };
   }
+  if (Object.keys(rows).length === 0) return;
   console.table(rows);
+  recordSection({
+    title: `fast vs naive images/s, ${describeBackend(info)}`,
+    columns: ['model, patch', ...Object.keys(Object.values(rows)[0]!)],
+    rows: Object.entries(rows).map(([k, v]) => [k, ...Object.values(v)]),
+    notes: ['images/cpu-s: images per CPU-second of this process over one certify call after a warm-up call, steadier than wall time on a loaded machine.'],
+  });
   void held;
 }

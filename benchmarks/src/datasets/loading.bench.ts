@@ -9,6 +9,8 @@ import { Bench } from 'tinybench';
 import { describeBackend, env, initBackend, Rng, tf } from '@patchcert/backend';
 import { batches, loadDataset, type DatasetSplit, type ImageDataset } from '@patchcert/datasets';
 import { benchOptions, type BenchPreset } from '../internal/preset.js';
+import type { BenchRunOptions } from '../internal/options.js';
+import { recordBench } from '../internal/results.js';
 
 const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -51,10 +53,14 @@ function addEpoch(bench: Bench, name: string, get: () => ImageDataset, augment: 
   );
 }
 
-export async function run(preset: BenchPreset): Promise<void> {
+/**
+ * Runs the loading benchmarks on the default backend (or `options.backends[0]`).
+ * @param preset - `quick` (CIFAR test split only) or `full`.
+ */
+export async function run(preset: BenchPreset, options: BenchRunOptions = {}): Promise<void> {
   const userCache = env.cacheDir;
   env.cacheDir = mkdtempSync(join(tmpdir(), 'pc-bench-cache-'));
-  const info = await initBackend();
+  const info = await initBackend(options.backends?.[0]);
   // Cold loads of the JPEG copy take seconds each; a long warm-up would only repeat them.
   const slow = { ...benchOptions(preset, 'x'), iterations: 1, time: 0, warmupIterations: preset === 'quick' ? 0 : 1 };
   const bench = new Bench(benchOptions(preset, `datasets/loading ${describeBackend(info)}`));
@@ -88,6 +94,7 @@ export async function run(preset: BenchPreset): Promise<void> {
     for (const b of [slowBench, bench]) {
       console.log(`\n${b.name}`);
       console.table(b.table());
+      recordBench(b);
     }
     if (!existsSync(FASHION_DIR)) console.log(`skipped fashion-mnist: ${FASHION_DIR} is not installed`);
   } finally {

@@ -10,6 +10,8 @@ import { randomPatches, allPatches, certificateLoss, Adam } from '@patchcert/tra
 import { guidedPatches, type GuidedPatchStrategy } from '@patchcert/unet-guide';
 import { benchOptions, type BenchPreset } from '../internal/preset.js';
 import { sideBySide } from '../internal/side-by-side.js';
+import type { BenchRunOptions } from '../internal/options.js';
+import { recordBench } from '../internal/results.js';
 
 const THREAT = squarePatch(2);
 
@@ -75,8 +77,13 @@ function addStepTask(bench: Bench, name: string, batch: number, makeStrategy: ()
   );
 }
 
-export async function run(preset: BenchPreset): Promise<void> {
-  await initBackend('wasm');
+/**
+ * Runs the guided step benchmarks on wasm (or `options.backends[0]`).
+ * @param preset - `quick` (batch 32) or `full` (batch 128).
+ */
+export async function run(preset: BenchPreset, options: BenchRunOptions = {}): Promise<void> {
+  const backend = options.backends?.[0] ?? 'wasm';
+  await initBackend(backend);
   // One batch size for every row, so the rows compare per step and per image.
   const batch = preset === 'quick' ? 32 : 128;
   const bench = new Bench(benchOptions(preset, `unet-guide/guided ${describeBackend()}`));
@@ -87,5 +94,6 @@ export async function run(preset: BenchPreset): Promise<void> {
   addStepTask(bench, `all-patch (729) step mlp ${batch}x28x28x1 2x2`, batch, () => allPatches(threat));
   await bench.run();
   console.table(bench.table());
-  console.table(sideBySide([['wasm', bench]]));
+  recordBench(bench);
+  console.table(sideBySide([[backend, bench]]));
 }
