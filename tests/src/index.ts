@@ -1,1 +1,8 @@
-export {};
+/**
+ * @packageDocumentation
+ * `@patchcert/tests`: cross-package checks, and the shipped-model tooling (`ship-model` copies a
+ * finished run into `models/<name>/` with reference figures; the shipped-model test re-certifies
+ * them).
+ */
+export { readShippedModel, certifySubset, SHIPPED_SUBSET } from './shipped-model.js';
+export type { ShippedReference } from './shipped-model.js';
