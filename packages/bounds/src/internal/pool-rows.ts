@@ -35,29 +35,17 @@ export function poolSpan(pool: PoolList): number {
 }
 
 /**
- * Max over axis 1 of `[a, m, c]`, whose gradient goes to the first maximum only (row-major
- * member order), like PyTorch's max pooling; tfjs's own max gradient would give every tied
- * member the full gradient (e.g. at eps = 0 all members tie).
+ * Max (`sign = 1`) or min (`sign = −1`) over the member axis 1 of `[a, m, c]`, as a chain of
+ * `maximum`/`minimum` over the members in order. tfjs sends the gradient of `maximum(a, b)` to
+ * `a` on ties, so the gradient reaches the first extreme member only (row-major), like PyTorch's
+ * max pooling; `tf.max`'s gradient would give every tied member the full gradient (at eps = 0
+ * all members tie), and on wasm it is ~8× slower (it transposes the middle axis).
  */
-const firstMax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const x = args[0] as tf.Tensor3D;
-  const save = args[1] as tf.GradSaveFunc;
-  const y = tf.max(x, 1);
-  save([x, y]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ys] = saved as [tf.Tensor3D, tf.Tensor2D];
-      const eq = tf.cast(tf.equal(xs, tf.expandDims(ys, 1)), 'float32');
-      const first = tf.mul(eq, tf.cast(tf.equal(tf.cumsum(eq, 1), 1), 'float32'));
-      return tf.mul(tf.expandDims(dy, 1), first);
-    },
-  };
-});
-
-/** Max (`sign = 1`) or min (`sign = −1`) over the member axis 1 of `[a, m, c]`. */
 export function reduceMembers(x: tf.Tensor, sign: 1 | -1): tf.Tensor2D {
-  return sign === 1 ? (firstMax(x) as tf.Tensor2D) : (tf.neg(firstMax(tf.neg(x))) as tf.Tensor2D);
+  const parts = tf.unstack(x, 1);
+  let y = parts[0]!;
+  for (let k = 1; k < parts.length; k++) y = sign === 1 ? tf.maximum(y, parts[k]!) : tf.minimum(y, parts[k]!);
+  return y as tf.Tensor2D;
 }
 
 /** Center/radius from pooled lower/upper. */
