@@ -194,7 +194,7 @@ function report(bench: Bench, backend: BackendName, description: string, model: 
   });
 }
 
-/** One line per strategy, one column per model: epoch minutes on this backend. */
+/** One line per strategy, one column per model: epoch minutes on this backend; n/a where a row did not run. */
 function summary(backend: BackendName, description: string, results: RowResult[]): void {
   const labels = [...new Set(results.map((r) => r.row.label))];
   const rows: Cell[][] = labels.map((label) => [
@@ -202,13 +202,13 @@ function summary(backend: BackendName, description: string, results: RowResult[]
     ...MODELS.map((m) => {
       const r = results.find((x) => x.model === m && x.row.label === label);
       if (!r || r.unavailable) return 'n/a';
-      const ms = perImageOf.get(r) ?? Number.NaN;
-      return `${fmt((ms * m.trainImages) / 60000)} (${fmt(ms)})`;
+      return fmt(((perImageOf.get(r) ?? Number.NaN) * m.trainImages) / 60000);
     }),
   ]);
-  const notes = [...new Set(results.filter((r) => r.unavailable).map((r) => `${r.row.label}: ${r.unavailable}`))];
-  recordSection({ title: `epoch minutes (ms / image) per strategy, ${description}`, columns: ['strategy', ...MODELS.map((m) => m.name)], rows, notes });
-  console.log(`\nstrategies/comparison on ${backend}: epoch minutes (ms / image)`);
+  // One note per model and reason: a backend that leaves a model out says so once.
+  const notes = [...new Set(results.filter((r) => r.unavailable).map((r) => `${r.model.name}: ${r.unavailable}`))];
+  recordSection({ title: `epoch minutes per strategy (extrapolated from ms / image), ${description}`, columns: ['strategy', ...MODELS.map((m) => m.name)], rows, notes });
+  console.log(`\nstrategies/comparison on ${backend}: epoch minutes (extrapolated from ms / image)`);
   console.table(Object.fromEntries(rows.map(([l, ...c]) => [String(l), Object.fromEntries(MODELS.map((m, i) => [m.name, String(c[i])]))])));
   for (const n of notes) console.log(`not available: ${n}`);
 }
