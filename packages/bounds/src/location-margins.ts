@@ -5,6 +5,7 @@ import type { LabelsLike } from './internal/labels.js';
 import { createPlan, type BoundMethod } from './internal/create-plan.js';
 import { checkArgs, checkChunk, disposeBatch, explicitOrigins, locationsPerPass, prepareBatch, sharedOrigins } from './internal/batch.js';
 import type { MarginPlan } from './internal/prepared.js';
+import { worstCandidates } from './internal/worst-candidates.js';
 
 /** Options of {@link locationMargins} and {@link worstMargins}. */
 export interface MarginOptions {
@@ -126,8 +127,18 @@ export function locationMargins(model: SequentialModel, images: tf.Tensor4D, lab
  *   tf.losses.softmaxCrossEntropy(oneHot, tf.neg(worstMargins(model, x, y, squarePatch(2), { eps }))));
  */
 export function worstMargins(model: SequentialModel, images: tf.Tensor4D, labels: LabelsLike, threat: ThreatModel, options: MarginOptions): tf.Tensor2D {
-  return tf.tidy(() =>
-    withPasses('worstMargins', model, images, labels, threat, options, (p) => {
+  return tf.tidy(() => {
+    if (options !== null && typeof options === 'object' && (options.locations ?? 'all') === 'all' && threat?.kind === 'patch' && (options.method ?? 'fast') === 'fast') {
+      // Every location (all-patch training): rank the locations on the host first and bound only
+      // each image's possible minimisers on the gradient tape (same minimum, same gradients; the
+      // backward pass over every location was most of a training step).
+      const args = checkArgs('worstMargins', model, images, labels, threat, options.eps, 'fast');
+      checkChunk(options.chunk, 'worstMargins');
+      const total = threat.locations(args.height, args.width);
+      const locations = worstCandidates(model, images, args.labels, threat, options.eps, options.chunk, Math.floor(total / 8));
+      if (locations) return worstMargins(model, images, args.labels, threat, { ...options, locations });
+    }
+    return withPasses('worstMargins', model, images, labels, threat, options, (p) => {
       let worst: tf.Tensor2D | null = null;
       p.forEach((m) => {
         // Free each pass as soon as it is folded in (the gradient tape keeps its own copies).
@@ -142,6 +153,6 @@ export function worstMargins(model: SequentialModel, images: tf.Tensor4D, labels
         }
       });
       return worst!;
-    }),
-  );
+    });
+  });
 }

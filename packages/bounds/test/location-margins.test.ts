@@ -181,6 +181,39 @@ for (const [arch, shape] of [['mlp', [12, 12, 1]], ['cnn-4layer', [12, 12, 1]]] 
   });
 }
 
+for (const [arch, shape, hidden] of [['mlp', [14, 14, 1], [32]], ['cnn-4layer', [12, 12, 1], [16, 16]]] as const) {
+  wm(`[${arch}] should give every location's minimum and gradients while bounding only the candidate minimisers on the tape`, async () => {
+    const rng = new Rng(12);
+    const model = paperModel(arch, [...shape], 13, [...hidden]);
+    const x = randomImages(rng, 3, [...shape]);
+    const y = randomLabels(rng, 3);
+    const oh = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
+    const threat = squarePatch(2);
+    // Reference: every location's margins on the tape, then the per-class minimum.
+    const full = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(oh, tf.neg(tf.min(locationMargins(model, x, y, threat, { eps: 1 }), 1))) as tf.Scalar, model.trainableVariables());
+    const fast = tf.variableGrads(() => {
+      const before = tf.memory().numTensors;
+      const w = worstMargins(model, x, y, threat, { eps: 1 });
+      assert.ok(tf.memory().numTensors - before < 200, 'the ranking pass leaves no tensors behind');
+      return tf.losses.softmaxCrossEntropy(oh, tf.neg(w)) as tf.Scalar;
+    }, model.trainableVariables());
+    assertClose([fast.value.dataSync()[0]!], [full.value.dataSync()[0]!], 1e-6, 'loss');
+    for (const v of model.trainableVariables()) assertClose(fast.grads[v.name]!.dataSync(), full.grads[v.name]!.dataSync(), 1e-4, `grad ${v.name}`);
+    // The tape held only a few rows per image: far less memory than every location's.
+    const total = threat.locations(shape[0], shape[1]);
+    const peak = async (f: () => tf.Tensor) => (await tf.profile(() => tf.dispose(tf.variableGrads(() => tf.sum(f()) as tf.Scalar, model.trainableVariables()).grads))).peakBytes;
+    const peakFull = await peak(() => tf.min(locationMargins(model, x, y, threat, { eps: 1 }), 1));
+    const peakFast = await peak(() => worstMargins(model, x, y, threat, { eps: 1 }));
+    assert.ok(peakFast < peakFull / 2, `peak bytes ${peakFast} vs ${peakFull}`);
+    const m = worstMargins(model, x, y, threat, { eps: 1 }).arraySync() as number[][];
+    const all = tf.min(locationMargins(model, x, y, threat, { eps: 1 }), 1).arraySync() as number[][];
+    for (let b = 0; b < 3; b++) {
+      assert.is(m[b]![y[b]!], 0);
+      for (let j = 0; j < 10; j++) assert.ok(Math.abs(m[b]![j]! - all[b]![j]!) <= 1e-5 * Math.max(1, Math.abs(all[b]![j]!)), `${b} ${j} of ${total}`);
+    }
+  });
+}
+
 wm('should throw INVALID_OPTION for a negative eps or a bad chunk', () => {
   const rng = new Rng(3);
   const model = customModel([flatten, dense(6), relu, dense(3)], [4, 4, 1], 3, 3);

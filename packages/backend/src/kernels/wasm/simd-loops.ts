@@ -104,13 +104,21 @@ function moduleBytes(): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
+/** The part of the WebAssembly API used here (the build's lib has no WebAssembly types). */
+interface WebAssemblyApi {
+  Memory: abstract new (...args: never[]) => { readonly buffer: ArrayBufferLike };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+const WebAssemblyApi = (globalThis as unknown as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+
 const instances = new WeakMap<object, SimdLoops | null>();
 
 /** The memory of tfjs-backend-wasm's (non-threaded) Emscripten module, if reachable. */
-function wasmMemory(backend: WasmBackend): WebAssembly.Memory | undefined {
+function wasmMemory(backend: WasmBackend): object | undefined {
   const module = (backend as unknown as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
   const memory = module?.asm?.memory ?? module?.wasmMemory;
-  if (!(memory instanceof WebAssembly.Memory)) return undefined;
+  if (WebAssemblyApi === undefined || !(memory instanceof WebAssemblyApi.Memory)) return undefined;
   // A shared (threaded) memory cannot be imported by this unshared declaration.
   if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return undefined;
   return memory;
@@ -125,8 +133,8 @@ export function simdLoops(backend: WasmBackend): SimdLoops | undefined {
   let loops: SimdLoops | null = null;
   try {
     const memory = wasmMemory(backend);
-    if (memory !== undefined) {
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { env: { memory } });
+    if (memory !== undefined && WebAssemblyApi !== undefined) {
+      const instance = new WebAssemblyApi.Instance(new WebAssemblyApi.Module(moduleBytes()), { env: { memory } });
       const ex = instance.exports as unknown as { relu: SimdLoops['intervalRelu']; relu_grad: SimdLoops['intervalReluGrad'] };
       loops = { intervalRelu: ex.relu, intervalReluGrad: ex.relu_grad };
     }
