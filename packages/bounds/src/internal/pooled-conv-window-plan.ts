@@ -7,6 +7,7 @@ import { elidedMarginsCenterRadius } from '../elided-margins.js';
 import { fromBounds, poolAfter, poolSpan, propagatePooled, reduceMembers, type PoolList } from './pool-rows.js';
 import { bandRows, type PooledMarginPlan } from './pooled-naive-plan.js';
 import type { PreparedBatch } from './prepared.js';
+import { gatherTwo } from './host-gather.js';
 
 /**
  * Rows of one stage: a grid `[bh, bw]` of rows per image (locations, or blocks after pooling),
@@ -92,10 +93,11 @@ function poolGeometry(st: WindowRows, n: number, mapH: number, mapW: number): { 
  * union window onward exactly like locations carry theirs: a conv reads the region its output
  * window needs (clean padded activations overwritten by the window) and runs a 'valid' conv;
  * ReLU acts on the window; at the flatten the full map is assembled and the dense layers use the
- * plain rules (pooled again where the list says). With `differentiable`, regions and unions are
- * assembled with `tf.gather` (gradients reach the weights); otherwise on the host.
+ * plain rules (pooled again where the list says). Regions and unions are copied on the host from
+ * constant index tables, with a host scatter-add as their gradient (see `gatherTwo`), so
+ * gradients reach the weights without tfjs-wasm's slow gather kernel.
  */
-export function pooledConvWindowPlan(prep: PreparedBatch, threat: PatchThreat, pool: PoolList, differentiable: boolean): PooledMarginPlan {
+export function pooledConvWindowPlan(prep: PreparedBatch, threat: PatchThreat, pool: PoolList): PooledMarginPlan {
   const { model, boxes, onehot } = prep;
   const [batch, h, w, c] = boxes.clean.shape;
   const [gh, gw] = threat.grid(h, w);
@@ -226,29 +228,8 @@ export function pooledConvWindowPlan(prep: PreparedBatch, threat: PatchThreat, p
     return (b * mapH + y) * mapW + x;
   };
 
-  // Host copies of the clean maps, read once per plan (certification only).
-  const hostSrc = new Map<tf.Tensor, Float32Array>();
-  /**
-   * Rows `idx` of `[src; window cells]` as `[idx.length, ch]`: `tf.gather` when gradients are
-   * needed, else copied on the host (tfjs-wasm's gather kernel is much slower).
-   */
-  const gatherRows = (src: tf.Tensor2D, win: tf.Tensor, ch: number, idx: Int32Array): tf.Tensor => {
-    if (differentiable) return tf.gather(tf.concat([src, tf.reshape(win, [-1, ch])], 0), tf.tensor1d(idx, 'int32'));
-    let s = hostSrc.get(src);
-    if (!s) {
-      s = src.dataSync() as Float32Array;
-      hostSrc.set(src, s);
-    }
-    const wd = win.dataSync() as Float32Array;
-    const nSrc = src.shape[0];
-    const out = new Float32Array(idx.length * ch);
-    for (let e = 0, o = 0; e < idx.length; e++) {
-      const t = idx[e]!;
-      if (t < nSrc) for (let k = 0, a = t * ch; k < ch; k++) out[o++] = s[a + k]!;
-      else for (let k = 0, a = (t - nSrc) * ch; k < ch; k++) out[o++] = wd[a + k]!;
-    }
-    return tf.tensor2d(out, [idx.length, ch]);
-  };
+  /** Rows `idx` of `[src; window cells]` as `[idx.length, ch]` (host copy; gradients reach both). */
+  const gatherRows = (src: tf.Tensor2D, win: tf.Tensor, ch: number, idx: Int32Array): tf.Tensor => gatherTwo(src, tf.reshape(win, [-1, ch]), idx);
 
   return {
     grid: [Math.ceil(gh / span), Math.ceil(gw / span)],

@@ -63,7 +63,7 @@ export function createPooledPlan(prep: PreparedBatch, threat: PatchThreat, pool:
   if (method === 'fast') {
     const kind = fastPlanKind(prep);
     if (kind === 'dense-first' && (pool[0] ?? 1) === 1) return pooledDenseFirstPlan(prep, threat, pool, differentiable);
-    if (kind === 'conv-window') return pooledConvWindowPlan(prep, threat, pool, differentiable);
+    if (kind === 'conv-window') return pooledConvWindowPlan(prep, threat, pool);
   }
   return pooledNaivePlan(prep, threat, pool);
 }
