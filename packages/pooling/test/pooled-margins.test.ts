@@ -143,13 +143,13 @@ for (const [name, make, shape] of models) {
   });
 }
 
-pw('[conv pool2 eps=0] should pass each block the clean gradient once (first maximal member only, no tie overcount)', () => {
+pw('[conv pool2 eps=0, fast and naive] should pass each block the clean gradient once (first maximal member only, no tie overcount)', () => {
   const rng = new Rng(6);
   const model = models[1]![1]();
   const x = randomImages(rng, 2, [9, 8, 1]);
   const y = randomLabels(rng, 2, 5);
-  const grads = (pool: number[]) => {
-    const { value, grads } = tf.variableGrads(() => tf.sum(pooledLocationMargins(model, x, y, squarePatch(2), { pool, eps: 0 })) as tf.Scalar, model.trainableVariables());
+  const grads = (pool: number[], method: 'fast' | 'naive' = 'fast') => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(pooledLocationMargins(model, x, y, squarePatch(2), { pool, eps: 0, method })) as tf.Scalar, model.trainableVariables());
     const out = model.trainableVariables().map((v) => grads[v.name]!.dataSync());
     tf.dispose([value, ...Object.values(grads)]);
     return out;
@@ -158,9 +158,11 @@ pw('[conv pool2 eps=0] should pass each block the clean gradient once (first max
   const g = pooledGrid(squarePatch(2), 9, 8, [2]);
   const blocks = g.rows * g.cols;
   const locs = g.locationGrid[0] * g.locationGrid[1];
-  const pooled = grads([2]);
   const none = grads([1]);
-  pooled.forEach((gp, i) => assertClose(Array.from(gp, (v) => v * locs), Array.from(none[i]!, (v) => v * blocks), 1e-3, `variable ${i}`));
+  for (const method of ['fast', 'naive'] as const) {
+    const pooled = grads([2], method);
+    pooled.forEach((gp, i) => assertClose(Array.from(gp, (v) => v * locs), Array.from(none[i]!, (v) => v * blocks), 1e-3, `${method} variable ${i}`));
+  }
   model.dispose();
 });
 

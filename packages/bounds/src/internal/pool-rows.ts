@@ -56,7 +56,7 @@ export function fromBounds(lower: tf.Tensor, upper: tf.Tensor): CenterRadius {
 /**
  * Pools one axis (1) of `[a, g, rest]` in blocks of n, ceil mode: the last block is padded with
  * copies of the last row (a copy changes no max or min, and follows its original, so the
- * first-maximum gradient stays on the original).
+ * first-member gradient stays on the original).
  */
 function poolAxis(x: tf.Tensor3D, n: number, sign: 1 | -1): tf.Tensor3D {
   const [a, g, rest] = x.shape;
@@ -67,24 +67,32 @@ function poolAxis(x: tf.Tensor3D, n: number, sign: 1 | -1): tf.Tensor3D {
     const lastRow = tf.slice(x, [0, g - 1, 0], [a, 1, rest]);
     t = tf.concat([x, ...new Array<tf.Tensor>(extra).fill(lastRow)], 1);
   }
-  // [a·gp, n, rest]: member axis in the middle, reduced without a transpose.
   return tf.reshape(reduceMembers(tf.reshape(t, [a * gp, n, rest]), sign), [a, gp, rest]) as tf.Tensor3D;
 }
 
 /**
  * Pools a box whose rows are `batch` images' location grids `[bh, bw]` (row-major) in n×n
- * blocks: upper = max, lower = min over each block's members, separably (rows of the block,
- * then columns: the same values, and the gradient reaches the row-major first maximum).
+ * blocks, ceil mode (edge blocks partial): upper = max, lower = min over each block's members.
+ *
+ * With `differentiable`, separably (block rows, then columns) with {@link reduceMembers}, so the
+ * gradient reaches the row-major first extreme member only. Otherwise with tfjs's max pool
+ * kernel on the grid as a `[batch, bh, bw, features]` image (same values, faster; its wasm
+ * gradient gives tied members the gradient several times, hence not for training).
  *
  * @returns the pooled box (rows `batch · ⌈bh/n⌉ · ⌈bw/n⌉`) and its grid.
  */
-export function poolBoxRows(box: CenterRadius, batch: number, bh: number, bw: number, n: number): { box: CenterRadius; bh: number; bw: number } {
+export function poolBoxRows(box: CenterRadius, batch: number, bh: number, bw: number, n: number, differentiable = true): { box: CenterRadius; bh: number; bw: number } {
   const feat = box.mu.shape.slice(1);
   const f = feat.reduce((a, b) => a * b, 1);
   const gh = Math.ceil(bh / n);
   const gw = Math.ceil(bw / n);
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [0, gh * n - bh], [0, gw * n - bw], [0, 0]];
   const pool = (t: tf.Tensor, sign: 1 | -1): tf.Tensor => {
-    // Columns first: [batch·bh, bw, f], then rows: [batch, bh, gw·f].
+    if (!differentiable) {
+      const x = tf.reshape(sign === 1 ? t : tf.neg(t), [batch, bh, bw, f]) as tf.Tensor4D;
+      const m = tf.reshape(tf.maxPool(x, n, n, pad), [batch * gh * gw, ...feat]);
+      return sign === 1 ? m : tf.neg(m);
+    }
     const cols = poolAxis(tf.reshape(t, [batch * bh, bw, f]) as tf.Tensor3D, n, sign);
     const rows = poolAxis(tf.reshape(cols, [batch, bh, gw * f]) as tf.Tensor3D, n, sign);
     return tf.reshape(rows, [batch * gh * gw, ...feat]);
@@ -99,17 +107,17 @@ export function poolBoxRows(box: CenterRadius, batch: number, bh: number, bw: nu
  * has `pool[i] > 1`; rows are `batch` location grids `[bh, bw]`, and the grid shrinks with each
  * pooling.
  */
-export function propagatePooled(model: SequentialModel, box: CenterRadius, from: number, to: number, pool: PoolList, batch: number, bh: number, bw: number): { box: CenterRadius; bh: number; bw: number } {
+export function propagatePooled(model: SequentialModel, box: CenterRadius, from: number, to: number, pool: PoolList, batch: number, bh: number, bw: number, differentiable = true): { box: CenterRadius; bh: number; bw: number } {
   let cur = { box, bh, bw };
   for (let i = from; i < to; i++) {
     cur = { ...cur, box: intervalLayer(model.layers[i]!, model.weights[i] ?? null, cur.box) };
-    cur = poolAfter(cur, i, pool, batch);
+    cur = poolAfter(cur, i, pool, batch, differentiable);
   }
   return cur;
 }
 
 /** Applies `pool[i]` (if > 1) to a box of location-grid rows. */
-export function poolAfter(cur: { box: CenterRadius; bh: number; bw: number }, i: number, pool: PoolList, batch: number): { box: CenterRadius; bh: number; bw: number } {
+export function poolAfter(cur: { box: CenterRadius; bh: number; bw: number }, i: number, pool: PoolList, batch: number, differentiable = true): { box: CenterRadius; bh: number; bw: number } {
   const n = pool[i] ?? 1;
-  return n > 1 ? poolBoxRows(cur.box, batch, cur.bh, cur.bw, n) : cur;
+  return n > 1 ? poolBoxRows(cur.box, batch, cur.bh, cur.bw, n, differentiable) : cur;
 }
