@@ -54,51 +54,70 @@ export function fromBounds(lower: tf.Tensor, upper: tf.Tensor): CenterRadius {
 }
 
 /**
- * Pools one axis (1) of `[a, g, rest]` in blocks of n, ceil mode: the last block is padded with
- * copies of the last row (a copy changes no max or min, and follows its original, so the
- * first-member gradient stays on the original).
+ * Max pool of `[batch, bh, bw, f]` in n×n blocks, stride n, ceil mode (the bottom/right edge is
+ * padded, so edge blocks are partial). The values come from tfjs's max pool kernel; the gradient
+ * is computed on the host and goes to the first maximum of each block in row-major order, like
+ * PyTorch's (wasm's MaxPoolGrad gives tied members the gradient several times, and at eps = 0
+ * every member ties; a separable maximum chain gets it right but costs ~3× an MLP step).
  */
-function poolAxis(x: tf.Tensor3D, n: number, sign: 1 | -1): tf.Tensor3D {
-  const [a, g, rest] = x.shape;
-  const gp = Math.ceil(g / n);
-  const extra = gp * n - g;
-  let t: tf.Tensor = x;
-  if (extra > 0) {
-    const lastRow = tf.slice(x, [0, g - 1, 0], [a, 1, rest]);
-    t = tf.concat([x, ...new Array<tf.Tensor>(extra).fill(lastRow)], 1);
-  }
-  return tf.reshape(reduceMembers(tf.reshape(t, [a * gp, n, rest]), sign), [a, gp, rest]) as tf.Tensor3D;
+function firstMaxPool(x: tf.Tensor4D, n: number): tf.Tensor4D {
+  const [batch, bh, bw, f] = x.shape;
+  const gh = Math.ceil(bh / n);
+  const gw = Math.ceil(bw / n);
+  const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const y = tf.maxPool(input, n, n, [[0, 0], [0, gh * n - bh], [0, gw * n - bw], [0, 0]]);
+    save([input, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const xd = saved[0]!.dataSync() as Float32Array;
+        const yd = saved[1]!.dataSync() as Float32Array;
+        const gd = dy.dataSync() as Float32Array;
+        const gx = new Float32Array(xd.length);
+        const found = new Uint8Array(f);
+        for (let b = 0; b < batch; b++) {
+          for (let I = 0; I < gh; I++) {
+            for (let J = 0; J < gw; J++) {
+              const o = ((b * gh + I) * gw + J) * f;
+              found.fill(0);
+              for (let r = I * n; r < Math.min(bh, I * n + n); r++) {
+                for (let c = J * n; c < Math.min(bw, J * n + n); c++) {
+                  const xb = ((b * bh + r) * bw + c) * f;
+                  for (let k = 0; k < f; k++) {
+                    if (found[k] === 0 && xd[xb + k] === yd[o + k]) {
+                      gx[xb + k] = gd[o + k]!;
+                      found[k] = 1;
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        return tf.tensor4d(gx, [batch, bh, bw, f]);
+      },
+    };
+  });
+  return fn(x) as tf.Tensor4D;
 }
 
 /**
  * Pools a box whose rows are `batch` images' location grids `[bh, bw]` (row-major) in n×n
- * blocks, ceil mode (edge blocks partial): upper = max, lower = min over each block's members.
- *
- * With `differentiable`, separably (block rows, then columns) with {@link reduceMembers}, so the
- * gradient reaches the row-major first extreme member only. Otherwise with tfjs's max pool
- * kernel on the grid as a `[batch, bh, bw, features]` image (same values, faster; its wasm
- * gradient gives tied members the gradient several times, hence not for training).
+ * blocks, ceil mode (edge blocks partial): upper = max, lower = min over each block's members,
+ * with the gradient on the row-major first extreme member (see {@link firstMaxPool}).
  *
  * @returns the pooled box (rows `batch · ⌈bh/n⌉ · ⌈bw/n⌉`) and its grid.
  */
-export function poolBoxRows(box: CenterRadius, batch: number, bh: number, bw: number, n: number, differentiable = true): { box: CenterRadius; bh: number; bw: number } {
+export function poolBoxRows(box: CenterRadius, batch: number, bh: number, bw: number, n: number): { box: CenterRadius; bh: number; bw: number } {
   const feat = box.mu.shape.slice(1);
   const f = feat.reduce((a, b) => a * b, 1);
   const gh = Math.ceil(bh / n);
   const gw = Math.ceil(bw / n);
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [0, gh * n - bh], [0, gw * n - bw], [0, 0]];
-  const pool = (t: tf.Tensor, sign: 1 | -1): tf.Tensor => {
-    if (!differentiable) {
-      const x = tf.reshape(sign === 1 ? t : tf.neg(t), [batch, bh, bw, f]) as tf.Tensor4D;
-      const m = tf.reshape(tf.maxPool(x, n, n, pad), [batch * gh * gw, ...feat]);
-      return sign === 1 ? m : tf.neg(m);
-    }
-    const cols = poolAxis(tf.reshape(t, [batch * bh, bw, f]) as tf.Tensor3D, n, sign);
-    const rows = poolAxis(tf.reshape(cols, [batch, bh, gw * f]) as tf.Tensor3D, n, sign);
-    return tf.reshape(rows, [batch * gh * gw, ...feat]);
-  };
-  const lower = pool(tf.sub(box.mu, box.r), -1);
-  const upper = pool(tf.add(box.mu, box.r), 1);
+  const pool = (t: tf.Tensor): tf.Tensor => tf.reshape(firstMaxPool(tf.reshape(t, [batch, bh, bw, f]) as tf.Tensor4D, n), [batch * gh * gw, ...feat]);
+  const lower = tf.neg(pool(tf.neg(tf.sub(box.mu, box.r))));
+  const upper = pool(tf.add(box.mu, box.r));
   return { box: fromBounds(lower, upper), bh: gh, bw: gw };
 }
 
@@ -107,17 +126,17 @@ export function poolBoxRows(box: CenterRadius, batch: number, bh: number, bw: nu
  * has `pool[i] > 1`; rows are `batch` location grids `[bh, bw]`, and the grid shrinks with each
  * pooling.
  */
-export function propagatePooled(model: SequentialModel, box: CenterRadius, from: number, to: number, pool: PoolList, batch: number, bh: number, bw: number, differentiable = true): { box: CenterRadius; bh: number; bw: number } {
+export function propagatePooled(model: SequentialModel, box: CenterRadius, from: number, to: number, pool: PoolList, batch: number, bh: number, bw: number): { box: CenterRadius; bh: number; bw: number } {
   let cur = { box, bh, bw };
   for (let i = from; i < to; i++) {
     cur = { ...cur, box: intervalLayer(model.layers[i]!, model.weights[i] ?? null, cur.box) };
-    cur = poolAfter(cur, i, pool, batch, differentiable);
+    cur = poolAfter(cur, i, pool, batch);
   }
   return cur;
 }
 
 /** Applies `pool[i]` (if > 1) to a box of location-grid rows. */
-export function poolAfter(cur: { box: CenterRadius; bh: number; bw: number }, i: number, pool: PoolList, batch: number, differentiable = true): { box: CenterRadius; bh: number; bw: number } {
+export function poolAfter(cur: { box: CenterRadius; bh: number; bw: number }, i: number, pool: PoolList, batch: number): { box: CenterRadius; bh: number; bw: number } {
   const n = pool[i] ?? 1;
-  return n > 1 ? poolBoxRows(cur.box, batch, cur.bh, cur.bw, n, differentiable) : cur;
+  return n > 1 ? poolBoxRows(cur.box, batch, cur.bh, cur.bw, n) : cur;
 }

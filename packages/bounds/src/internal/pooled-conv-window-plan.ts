@@ -321,9 +321,8 @@ export function pooledConvWindowPlan(prep: PreparedBatch, threat: PatchThreat, p
         const n = batch * g;
         const flatMu = tf.reshape(gatherRows(pre.acts[flatIdx - 1]!, mu, fc, idxMu), [n, fh * fw * fc]);
         const flatR = tf.reshape(gatherRows(zeroRow(fc), r, fc, idxR), [n, fh * fw * fc]);
-        const differentiable = prep.hostLabels === undefined;
-        const atFlat = poolAfter({ box: { mu: flatMu, r: flatR }, bh: end.bh, bw: end.bw }, flatIdx, pool, batch, differentiable);
-        const out = propagatePooled(model, atFlat.box, flatIdx + 1, last, pool, batch, atFlat.bh, atFlat.bw, differentiable);
+        const atFlat = poolAfter({ box: { mu: flatMu, r: flatR }, bh: end.bh, bw: end.bw }, flatIdx, pool, batch);
+        const out = propagatePooled(model, atFlat.box, flatIdx + 1, last, pool, batch, atFlat.bh, atFlat.bw);
         return elidedMarginsCenterRadius(model, out.box, onehot, prep.hostLabels);
       });
     },

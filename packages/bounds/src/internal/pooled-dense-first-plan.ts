@@ -36,8 +36,8 @@ export function pooledDenseFirstPlan(prep: PreparedBatch, threat: PatchThreat, p
         };
         const mu = tf.reshape(tf.add(band(pre.sMu), tf.expandDims(pre.clean0, 1)), [batch * k, units]);
         const r = tf.reshape(band(pre.sR), [batch * k, units]);
-        const first = poolAfter({ box: { mu, r }, bh: r1 - r0, bw: gw }, 1, pool, batch, differentiable);
-        const out = propagatePooled(model, first.box, 2, last, pool, batch, first.bh, first.bw, differentiable);
+        const first = poolAfter({ box: { mu, r }, bh: r1 - r0, bw: gw }, 1, pool, batch);
+        const out = propagatePooled(model, first.box, 2, last, pool, batch, first.bh, first.bw);
         return elidedMarginsCenterRadius(model, out.box, onehot, prep.hostLabels);
       });
     },

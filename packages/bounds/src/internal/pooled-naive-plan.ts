@@ -56,7 +56,7 @@ export function pooledNaivePlan(prep: PreparedBatch, threat: PatchThreat, pool: 
         const expand = (t: tf.Tensor) => tf.expandDims(t, 1);
         const cr = maskedBox({ clean: expand(boxes.clean) as tf.Tensor4D, box: { mu: expand(boxes.box.mu) as tf.Tensor4D, r: expand(boxes.box.r) as tf.Tensor4D } }, mask);
         const flat = { mu: tf.reshape(cr.mu, [batch * k, h, w, c]), r: tf.reshape(cr.r, [batch * k, h, w, c]) };
-        const out = propagatePooled(model, flat, 0, last, pool, batch, r1 - r0, gw, prep.hostLabels === undefined);
+        const out = propagatePooled(model, flat, 0, last, pool, batch, r1 - r0, gw);
         return elidedMarginsCenterRadius(model, out.box, onehot, prep.hostLabels);
       });
     },
