@@ -258,6 +258,50 @@ avgPoolGrad.run();
 
 // ---
 
+const gather = suite('GatherV2');
+
+for (const c of [
+  { tag: 'rows of a matrix (patchcert)', x: [40, 17], idx: [[3, 0, 39, 3, 12]] as number[][], axis: 0 },
+  { tag: 'axis 0 of a 3-D tensor, 2-D indices', x: [6, 4, 3], idx: [[5, 1], [0, 0]], axis: 0 },
+  { tag: 'axis 1 (stock fallback)', x: [5, 7], idx: [[6, 2, 2]], axis: 1 },
+]) {
+  gather(`[${c.tag}] should match the cpu backend, gradient included`, async () => {
+    const xv = seededNormal(size(c.x), 41);
+    const flat = c.idx.flat();
+    const idxShape = c.idx.length === 1 ? [flat.length] : [c.idx.length, c.idx[0]!.length];
+    await assertWasmMatchesCpu(
+      () => {
+        const x = tf.tensor(xv, c.x);
+        const ids = tf.tensor(flat, idxShape, 'int32');
+        const y = tf.gather(x, ids, c.axis);
+        const wv = tf.tensor(seededNormal(y.size, 42), y.shape);
+        return [y, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids, c.axis), wv)))(x)];
+      },
+      KERNEL_TOLERANCE,
+      c.tag,
+    );
+  });
+}
+
+gather('should throw INVALID_ARGUMENT for an index out of range', async () => {
+  await initBackend('wasm');
+  const x = tf.zeros([3, 2]);
+  const ids = tf.tensor1d([0, 3], 'int32');
+  try {
+    tf.gather(x, ids);
+    assert.unreachable('should have thrown');
+  } catch (err) {
+    assert.instance(err, PatchcertError);
+    assert.is((err as PatchcertError).code, 'INVALID_ARGUMENT');
+  } finally {
+    tf.dispose([x, ids]);
+  }
+});
+
+gather.run();
+
+// ---
+
 const register = suite('registerWasmKernels');
 
 register('should register every kernel once and keep the same configs when called again', async () => {

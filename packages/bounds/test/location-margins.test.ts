@@ -214,6 +214,30 @@ for (const [arch, shape, hidden] of [['mlp', [14, 14, 1], [32]], ['cnn-4layer', 
   });
 }
 
+for (const [tag, shape, threat] of [
+  ['mlp 1 ch, 2x2', [12, 12, 1], squarePatch(2)],
+  ['mlp 3 ch, diamond', [10, 10, 3], namedShape('diamond', 5)],
+  ['mlp 2 ch, 3x2 rectangle', [9, 11, 2], rectanglePatch(3, 2)],
+] as const) {
+  wm(`[${tag}] should give the naive values and gradients for a few explicit locations per image (random-k training)`, () => {
+    const rng = new Rng(21);
+    const model = paperModel('mlp', [...shape], 22, [20]);
+    const x = randomImages(rng, 3, [...shape]);
+    const y = randomLabels(rng, 3);
+    const total = (threat as PatchThreat).locations(shape[0], shape[1]);
+    const locs = Int32Array.from({ length: 3 * 4 }, (_, i) => (i === 0 ? total - 1 : i === 1 ? 0 : rng.int(total)));
+    const oh = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
+    const run = (method: 'fast' | 'naive') => tf.variableGrads(() => tf.losses.softmaxCrossEntropy(oh, tf.neg(worstMargins(model, x, y, threat, { eps: 0.8, locations: locs, method }))) as tf.Scalar, model.trainableVariables());
+    const f = run('fast');
+    const n = run('naive');
+    assertClose([f.value.dataSync()[0]!], [n.value.dataSync()[0]!], 1e-5, 'loss');
+    for (const v of model.trainableVariables()) assertClose(f.grads[v.name]!.dataSync(), n.grads[v.name]!.dataSync(), 1e-4, `grad ${v.name}`);
+    const lf = locationMargins(model, x, y, threat, { eps: 0.8, locations: locs, method: 'fast' });
+    const ln = locationMargins(model, x, y, threat, { eps: 0.8, locations: locs, method: 'naive' });
+    assertClose(lf.dataSync(), ln.dataSync(), RTOL, 'margins');
+  });
+}
+
 wm('should throw INVALID_OPTION for a negative eps or a bad chunk', () => {
   const rng = new Rng(3);
   const model = customModel([flatten, dense(6), relu, dense(3)], [4, 4, 1], 3, 3);
