@@ -67,6 +67,8 @@ interface RowResult {
   peakRss?: number;
   tfPeakBytes?: number;
   tfLiveBytes?: number;
+  /** Mean CPU ms of this process per step, over every step the task ran. */
+  cpuMsPerStep?: number;
 }
 
 const MiB = 1048576;
@@ -98,8 +100,16 @@ async function runOn(backend: BackendName, description: string, preset: BenchPre
       res.task = task;
       let state: StepState | undefined;
       let peakRss = 0;
+      let cpuMs = 0;
+      let cpuSteps = 0;
       const step = (): void => {
+        const c0 = process.cpuUsage();
         trainingStep(state!, 1, model.lr);
+        const c = process.cpuUsage(c0);
+        // CPU time of this process per step: steadier than wall time on a machine shared with
+        // other jobs (wasm runs on one thread, so on an idle machine the two agree).
+        cpuMs += (c.user + c.system) / 1000;
+        cpuSteps++;
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
       };
       bench.add(task, step, {
@@ -127,6 +137,7 @@ async function runOn(backend: BackendName, description: string, preset: BenchPre
           const s = state!;
           const prof = await tf.profile(() => step());
           res.peakRss = peakRss;
+          res.cpuMsPerStep = cpuMs / cpuSteps;
           res.tfPeakBytes = prof.peakBytes;
           res.tfLiveBytes = tf.memory().numBytes;
           s.strategy.dispose?.();
@@ -156,39 +167,55 @@ const perImageOf = new Map<RowResult, number>();
 function report(bench: Bench, backend: BackendName, description: string, model: ModelCase, rows: RowResult[]): void {
   const all = rows.find((r) => r.row.config.type === 'all');
   for (const r of rows) perImageOf.set(r, perImage(bench, r));
+  const cpuPerImage = (r: RowResult): number => (r.cpuMsPerStep ?? Number.NaN) / r.batch;
   const allPerImage = all ? perImageOf.get(all)! : Number.NaN;
+  const allCpuPerImage = all ? cpuPerImage(all) : Number.NaN;
   const table: Cell[][] = [];
   const printed: Record<string, Record<string, string>> = {};
   for (const r of rows) {
     const ms = perImageOf.get(r)!;
+    const cpu = cpuPerImage(r);
     // Per image and without the batch in the name, so --compare pairs rows whose batch differs by backend.
     recordMedian(`${model.name} ${r.row.label} ms/image`, ms);
     const epochMin = (ms * model.trainImages) / 60000;
     const cells: Cell[] = r.unavailable
-      ? [r.row.label, r.batch, 'not available', '', '', '', '', '', '', r.unavailable]
+      ? [r.row.label, r.batch, 'not available', '', '', '', '', '', '', '', '', r.unavailable]
       : [
           r.row.label,
           r.batch,
           fmt(medianMs(bench, r.task!)),
           fmt(ms),
+          fmt(cpu),
           fmt(epochMin),
           fmt(ms / allPerImage),
+          fmt(cpu / allCpuPerImage),
           r.peakRss ? Math.round(r.peakRss / MiB) : 'n/a',
           r.tfPeakBytes !== undefined ? fmt(r.tfPeakBytes / MiB) : 'n/a',
           r.tfLiveBytes !== undefined ? fmt(r.tfLiveBytes / MiB) : 'n/a',
           '',
         ];
     table.push(cells);
-    printed[r.row.label] = { batch: String(cells[1]), 'step ms': String(cells[2]), 'ms/image': String(cells[3]), 'epoch min': String(cells[4]), '× all': String(cells[5]), 'RSS MiB': String(cells[6]), 'tf peak MiB': String(cells[7]) };
+    printed[r.row.label] = {
+      batch: String(cells[1]),
+      'step ms': String(cells[2]),
+      'ms/image': String(cells[3]),
+      'cpu ms/image': String(cells[4]),
+      'epoch min': String(cells[5]),
+      '× all': String(cells[6]),
+      '× all (cpu)': String(cells[7]),
+      'RSS MiB': String(cells[8]),
+      'tf peak MiB': String(cells[9]),
+    };
   }
   console.log(`\n${model.name} on ${backend}: per step, per image, per epoch (${model.trainImages} images, extrapolated), memory`);
   console.table(printed);
   recordSection({
     title: `${model.name}, 2×2 patch, ${description}`,
-    columns: ['strategy', 'batch', 'step ms (median)', 'ms / image', `epoch min (${model.trainImages / 1000}k images)`, '× all-patch', 'peak RSS MiB', 'tf peak MiB', 'tf live MiB after', 'why not'],
+    columns: ['strategy', 'batch', 'step ms (median)', 'ms / image', 'cpu ms / image', `epoch min (${model.trainImages / 1000}k images)`, '× all-patch', '× all-patch (cpu)', 'peak RSS MiB', 'tf peak MiB', 'tf live MiB after', 'why not'],
     rows: table,
     notes: [
-      'epoch min = ms / image × training-set size (one step per batch of the same size); × all-patch = ms / image over all-patch\'s.',
+      'epoch min = ms / image × training-set size (one step per batch of the same size); × all-patch = ms / image over all-patch\'s; cpu ms / image = CPU time of this process per step (mean over every step the task ran) / batch, steadier than wall time on a shared machine.',
+      'Pool rows: the paper (Table 6) has them for the 4-layer CNN only; on the MLP the same per-layer block lists ([2], [4], [2, 1, 2]) apply to the MLP\'s layer list.',
       'peak RSS is the process high-water mark while the row ran (rows run cheapest first; the wasm heap never shrinks, so a row inherits the peak of the rows before it); tf peak is tfjs\' peak tensor bytes in one profiled step; tf live is what stayed allocated after it.',
     ],
   });
@@ -202,13 +229,14 @@ function summary(backend: BackendName, description: string, results: RowResult[]
     ...MODELS.map((m) => {
       const r = results.find((x) => x.model === m && x.row.label === label);
       if (!r || r.unavailable) return 'n/a';
-      return fmt(((perImageOf.get(r) ?? Number.NaN) * m.trainImages) / 60000);
+      const cpu = (r.cpuMsPerStep ?? Number.NaN) / r.batch;
+      return `${fmt(((perImageOf.get(r) ?? Number.NaN) * m.trainImages) / 60000)} (${fmt((cpu * m.trainImages) / 60000)})`;
     }),
   ]);
   // One note per model and reason: a backend that leaves a model out says so once.
   const notes = [...new Set(results.filter((r) => r.unavailable).map((r) => `${r.model.name}: ${r.unavailable}`))];
-  recordSection({ title: `epoch minutes per strategy (extrapolated from ms / image), ${description}`, columns: ['strategy', ...MODELS.map((m) => m.name)], rows, notes });
-  console.log(`\nstrategies/comparison on ${backend}: epoch minutes (extrapolated from ms / image)`);
+  recordSection({ title: `epoch minutes per strategy, wall (cpu), extrapolated from ms / image, ${description}`, columns: ['strategy', ...MODELS.map((m) => m.name)], rows, notes });
+  console.log(`\nstrategies/comparison on ${backend}: epoch minutes, wall (cpu), extrapolated from ms / image`);
   console.table(Object.fromEntries(rows.map(([l, ...c]) => [String(l), Object.fromEntries(MODELS.map((m, i) => [m.name, String(c[i])]))])));
   for (const n of notes) console.log(`not available: ${n}`);
 }
