@@ -302,6 +302,30 @@ gather.run();
 
 // ---
 
+const identity = suite('Identity');
+
+identity('should share the data of its input, which outlives the input', async () => {
+  await initBackend('wasm');
+  const buffers = tf.memory().numDataBuffers;
+  const a = tf.tensor2d([[1, 2], [3, 4]]);
+  const b = tf.clone(a);
+  assert.ok(b.dataId === a.dataId, 'one buffer for both');
+  a.dispose();
+  assert.equal(Array.from(b.dataSync()), [1, 2, 3, 4]);
+  assert.equal(b.shape, [2, 2]);
+  b.dispose();
+  assert.is(tf.memory().numDataBuffers, buffers, 'the buffer is freed with its last tensor');
+});
+
+identity('should leave gradients through saved tensors unchanged', async () => {
+  const xv = seededNormal(30, 51);
+  await assertWasmMatchesCpu(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.square(t))))(tf.tensor(xv, [5, 6])), KERNEL_TOLERANCE, 'grad');
+});
+
+identity.run();
+
+// ---
+
 const register = suite('registerWasmKernels');
 
 register('should register every kernel once and keep the same configs when called again', async () => {

@@ -23,10 +23,14 @@ export function denseFirstRowsPlan(prep: PreparedBatch, threat: PatchThreat): Ma
   const last = model.layers.length - 1;
   const clean0 = tf.tidy(() => tf.add(tf.matMul(tf.reshape(boxes.clean, [batch, h * w * c]), dense.kernel as tf.Tensor2D), dense.bias) as tf.Tensor2D);
   let host: { delta: Float32Array; r: Float32Array } | null = null;
-  const hostBoxes = () => (host ??= tf.tidy(() => ({
-    delta: tf.sub(boxes.box.mu, boxes.clean).dataSync() as Float32Array,
-    r: boxes.box.r.dataSync() as Float32Array,
-  })));
+  const hostBoxes = (): { delta: Float32Array; r: Float32Array } => {
+    if (host) return host;
+    // Not returned through tf.tidy: tidy walks every element of a typed array it returns.
+    const d = tf.sub(boxes.box.mu, boxes.clean);
+    host = { delta: d.dataSync() as Float32Array, r: boxes.box.r.dataSync() as Float32Array };
+    d.dispose();
+    return host;
+  };
   // The patch pixels of one location, as offsets into a flattened image from the origin's index.
   const taps: number[] = [];
   for (let i = 0; i < threat.height; i++) for (let j = 0; j < threat.width; j++) if (threat.stencil[i * threat.width + j]) for (let ch = 0; ch < c; ch++) taps.push((i * w + j) * c + ch);

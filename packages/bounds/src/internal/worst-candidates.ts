@@ -44,12 +44,13 @@ export function worstCandidates(model: SequentialModel, images: tf.Tensor4D, lab
   const [batch, h, w] = images.shape;
   const total = threat.locations(h, w);
   const classes = model.numClasses;
-  const margins = untaped(() =>
+  // Filled inside the tidy, not returned from it: tidy walks every element of a returned typed array.
+  const margins = new Float32Array(batch * total * classes);
+  untaped(() =>
     tf.tidy(() => {
       const prep = { ...prepareBatch(model, images, labels, eps), hostLabels: labels };
       const plan = createPlan(prep, threat, 'fast', false);
       try {
-        const all = new Float32Array(batch * total * classes);
         const step = locationsPerPass(plan, batch, total, chunk);
         for (let l0 = 0; l0 < total; l0 += step) {
           const l1 = Math.min(total, l0 + step);
@@ -57,9 +58,8 @@ export function worstCandidates(model: SequentialModel, images: tf.Tensor4D, lab
           const m = plan.margins(sharedOrigins(threat, h, w, batch, l0, l1));
           const data = m.dataSync();
           m.dispose();
-          for (let b = 0; b < batch; b++) all.set(data.subarray(b * k * classes, (b + 1) * k * classes), (b * total + l0) * classes);
+          for (let b = 0; b < batch; b++) margins.set(data.subarray(b * k * classes, (b + 1) * k * classes), (b * total + l0) * classes);
         }
-        return all;
       } finally {
         plan.dispose();
         disposeBatch(prep);
