@@ -66,6 +66,22 @@ function containsMembers(model: SequentialModel, x: tf.Tensor4D, y: Int32Array, 
   assert.is(checked, exact.length * gh * gw * model.numClasses);
 }
 
+for (const pool of [[1, 2], [1, 1, 1, 1, 1, 1, 2], [1, 1, 1, 1, 1, 1, 1, 2], [3, 1, 1, 1, 2]]) {
+  pm(`[conv s1/s2 pool [${pool}]] should equal the naive pooled path when pooling after a relu, the flatten or a dense layer`, () => {
+    const rng = new Rng(pool.length);
+    const model = models[1]![1]();
+    const x = randomImages(rng, 2, [9, 8, 1]);
+    const y = randomLabels(rng, 2, 5);
+    const fast = pooledLocationMargins(model, x, y, squarePatch(2), { pool, eps: 1 });
+    const naive = pooledLocationMargins(model, x, y, squarePatch(2), { pool, eps: 1, method: 'naive' });
+    assertClose(fast.dataSync(), naive.dataSync(), RTOL, `pool [${pool}]`);
+    const g = pooledGrid(squarePatch(2), 9, 8, pool);
+    containsMembers(model, x, y, squarePatch(2), 1, fast.arraySync() as number[][][], g);
+    model.dispose();
+    tf.dispose([x, fast, naive]);
+  });
+}
+
 pm('[mlp pool4] should be looser than all-patch somewhere and never tighter', () => {
   const rng = new Rng(2);
   const model = models[0]![1]();

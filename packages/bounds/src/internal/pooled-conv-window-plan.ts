@@ -218,8 +218,8 @@ export function pooledConvWindowPlan(prep: PreparedBatch, threat: PatchThreat, p
 
   /**
    * Index into `[clean cells of the map (batch · mapH · mapW); window cells of the rows]` of map
-   * cell (y, x) for row (b, q) of stage `st`: the window's cell when (y, x) is inside it, else
-   * the clean cell; `onClean` is told which.
+   * cell (y, x) for row (b, q) of stage `st`: the window's cell (≥ nClean) when (y, x) is inside
+   * it, else the clean cell.
    */
   const cellIndex = (st: WindowRows, b: number, q: number, y: number, x: number, mapH: number, mapW: number, nClean: number): number => {
     const ur = y - st.aR[q]!;
