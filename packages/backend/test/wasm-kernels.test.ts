@@ -326,6 +326,46 @@ identity.run();
 
 // ---
 
+const sliceSuite = suite('Slice');
+
+for (const c of [
+  { tag: 'middle axis of 3-D (patchcert passes)', x: [4, 30, 7], begin: [0, 11, 0], size: [4, 9, 7] },
+  { tag: 'last axis of 2-D', x: [12, 10], begin: [0, 3], size: [12, 1] },
+  { tag: 'every axis of 4-D', x: [3, 6, 5, 4], begin: [1, 2, 1, 1], size: [2, 3, 3, 2] },
+  { tag: 'size -1 and whole tensor', x: [5, 6], begin: [2, 0], size: [-1, -1] },
+  { tag: 'rank 1', x: [20], begin: [4], size: [9] },
+  { tag: 'first axis only (contiguous)', x: [8, 3, 2], begin: [3, 0, 0], size: [4, 3, 2] },
+]) {
+  sliceSuite(`[${c.tag}] should match the cpu backend, gradient included`, async () => {
+    const xv = seededNormal(size(c.x), 61);
+    await assertWasmMatchesCpu(
+      () => {
+        const x = tf.tensor(xv, c.x);
+        const y = tf.slice(x, c.begin, c.size);
+        const w = tf.tensor(seededNormal(y.size, 62), y.shape);
+        return [y, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.slice(t, c.begin, c.size), w)))(x)];
+      },
+      KERNEL_TOLERANCE,
+      c.tag,
+    );
+  });
+}
+
+sliceSuite('should slice int32 data and give empty slices', async () => {
+  await initBackend('wasm');
+  const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32');
+  const y = tf.slice(x, [0, 1], [2, 2]);
+  assert.is(y.dtype, 'int32');
+  assert.equal(Array.from(y.dataSync()), [2, 3, 5, 6]);
+  const e = tf.slice(x, [1, 0], [0, 3]);
+  assert.equal(e.shape, [0, 3]);
+  tf.dispose([x, y, e]);
+});
+
+sliceSuite.run();
+
+// ---
+
 const register = suite('registerWasmKernels');
 
 register('should register every kernel once and keep the same configs when called again', async () => {

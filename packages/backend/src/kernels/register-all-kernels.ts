@@ -1,6 +1,7 @@
 // Registers patchcert's kernels. On wasm: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
 // training needs (Conv2DBackpropFilter, UnsortedSegmentSum), faster replacements for slow stock
-// paths (AvgPoolGrad, BatchMatMul with transposes, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy) and patchcert's own fused kernels
+// paths (AvgPoolGrad, BatchMatMul with transposes, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
+// Slice as block copies) and patchcert's own fused kernels
 // (PcIntervalRelu and its gradient). On cpu: the fused kernels. The imports are explicit so the
 // lists read as the set of kernels patchcert changes. Imported only by initBackend.
 import { tf } from '../tf.js';
@@ -8,6 +9,7 @@ import { avgPoolGradConfig } from './wasm/AvgPoolGrad.js';
 import { batchMatMulConfig } from './wasm/BatchMatMul.js';
 import { gatherV2Config } from './wasm/GatherV2.js';
 import { identityConfig } from './wasm/Identity.js';
+import { sliceConfig } from './wasm/Slice.js';
 import { conv2DBackpropFilterConfig } from './wasm/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
@@ -30,6 +32,7 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   conv2DBackpropInputConfig,
   gatherV2Config,
   identityConfig,
+  sliceConfig,
   unsortedSegmentSumConfig,
   wasmIntervalReluConfig,
   wasmIntervalReluGradConfig,
@@ -71,7 +74,7 @@ export function registerWasmKernels(): void {
 
 /**
  * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (AvgPoolGrad,
- * BatchMatMul, Conv2DBackpropInput, GatherV2, Identity), for A/B benchmarks; the kernels stock wasm lacks stay registered.
+ * BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, Slice), for A/B benchmarks; the kernels stock wasm lacks stay registered.
  * {@link registerWasmKernels} switches back.
  */
 export function restoreStockWasmKernels(): void {
