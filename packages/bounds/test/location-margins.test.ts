@@ -238,6 +238,29 @@ for (const [tag, shape, threat] of [
   });
 }
 
+wm('should send the gradient to one minimiser when locations tie (eps 0, repeated random locations)', () => {
+  const rng = new Rng(11);
+  const model = paperModel('mlp', [28, 28, 1], 12);
+  const x = randomImages(rng, 3, [28, 28, 1]);
+  const y = randomLabels(rng, 3);
+  const vars = model.trainableVariables();
+  const gradsOf = (f: () => tf.Tensor): Float32Array[] => {
+    const { grads } = tf.variableGrads(() => tf.sum(f()) as tf.Scalar, vars);
+    const out = vars.map((v) => grads[v.name]!.dataSync() as Float32Array);
+    tf.dispose(grads);
+    return out;
+  };
+  // At eps 0 every location's box is the clean image: all 729 locations tie, and the minimum's
+  // gradient must be that of one location (PyTorch's min), not 729 times it.
+  const one = gradsOf(() => worstMargins(model, x, y, squarePatch(2), { eps: 0, locations: Int32Array.from([5, 5, 5]) }));
+  const all = gradsOf(() => worstMargins(model, x, y, squarePatch(2), { eps: 0 }));
+  one.forEach((g, i) => assertClose(all[i]!, g, 1e-4, `eps 0 all-patch grad ${i}`));
+  // random(k) draws with replacement: a repeated location counts once.
+  const single = gradsOf(() => worstMargins(model, x, y, squarePatch(2), { eps: 1, locations: Int32Array.from([7, 100, 300]) }));
+  const twice = gradsOf(() => worstMargins(model, x, y, squarePatch(2), { eps: 1, locations: Int32Array.from([7, 7, 100, 100, 300, 300]) }));
+  single.forEach((g, i) => assertClose(twice[i]!, g, 1e-5, `repeated location grad ${i}`));
+});
+
 wm('should throw INVALID_OPTION for a negative eps or a bad chunk', () => {
   const rng = new Rng(3);
   const model = customModel([flatten, dense(6), relu, dense(3)], [4, 4, 1], 3, 3);

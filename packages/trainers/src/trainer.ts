@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, Rng, PatchcertError, currentBackend, initBackend } from '@patchcert/backend';
-import { buildModel, saveModel, type SequentialModel } from '@patchcert/models';
+import { buildModel, loadModel, saveModel, type SequentialModel } from '@patchcert/models';
 import { loadDataset, batches, type ImageDataset } from '@patchcert/datasets';
 import type { MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
 import { Adam } from './adam.js';
@@ -35,6 +35,32 @@ export interface TrainOptions {
   finalEval?: boolean;
   /** Datasets to use instead of loading `config.dataset` (tests, benchmarks). */
   datasets?: { train: ImageDataset; test: ImageDataset };
+  /**
+   * A saved model directory whose weights start a fresh run instead of the seeded init
+   * (fine-tuning, e.g. all-patch training after a random(k) run). Its layers and input shape must
+   * be the ones the config builds. Ignored when resuming (the checkpoint holds the weights).
+   */
+  init?: string;
+}
+
+/** Replaces `built`'s weights by those of the saved model in `dir`, which must have the same layers. */
+async function warmStart(built: SequentialModel, dir: string): Promise<SequentialModel> {
+  const saved = await loadModel(dir);
+  const same =
+    JSON.stringify(saved.layers) === JSON.stringify(built.layers) &&
+    JSON.stringify(saved.inputShape) === JSON.stringify(built.inputShape) &&
+    saved.numClasses === built.numClasses;
+  if (!same) {
+    saved.dispose();
+    built.dispose();
+    throw new PatchcertError(
+      'CONFIG_INVALID',
+      `Error in train: the init model ${dir} must have the layers and input shape the config builds (${built.metadata.architecture}, [${built.inputShape}]), but it has ${saved.metadata.architecture}, [${saved.inputShape}].`,
+    );
+  }
+  saved.metadata = built.metadata;
+  built.dispose();
+  return saved;
 }
 
 /** The fields a resumed run must share with its checkpoint (epochs and eval may change). */
@@ -111,8 +137,11 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       ...(config.hidden ? { hidden: config.hidden } : {}),
       seed: config.seed,
     });
+    if (options.init !== undefined) model = await warmStart(model, options.init);
   }
-  model.metadata.training = { threatModel: describeThreat(config.threat), strategy: config.strategy.type, epochs: config.epochs, seed: config.seed, ...run.metadata };
+  // A warm start is recorded (and kept across resumes, where options.init is not needed).
+  const init = options.init ?? (model.metadata.training?.['init'] as string | undefined);
+  model.metadata.training = { threatModel: describeThreat(config.threat), strategy: config.strategy.type, epochs: config.epochs, seed: config.seed, ...run.metadata, ...(init !== undefined ? { init } : {}) };
 
   const vars = model.trainableVariables();
   const adam = new Adam(vars);

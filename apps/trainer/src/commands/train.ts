@@ -19,6 +19,8 @@ export interface TrainCommandOptions {
   epochs?: number;
   /** Overrides `config.seed`. */
   seed?: number;
+  /** Model directory whose weights start the run (fine-tuning). */
+  init?: string;
   /** Continue from `<out>/checkpoint`. */
   resume?: boolean;
   /** Overrides `config.data.trainLimit`. */
@@ -69,6 +71,7 @@ export async function runTrain(o: TrainCommandOptions, sink: ProgressSink = { wr
     const result = await train(config, {
       out,
       resume: o.resume ?? false,
+      ...(o.init !== undefined ? { init: userPath(o.init) } : {}),
       finalEval: o.finalEval ?? true,
       signal: controller.signal,
       onEvent: (e) => {
@@ -109,6 +112,7 @@ export function configureTrainCommand(program: Command): Command {
     .option('--final-limit <n>', 'certify the first n test images at the end', int('--final-limit', 1))
     .option('--no-final-eval', 'skip the final certified evaluation')
     .option('-r, --resume', 'continue from <out>/checkpoint (the last completed epoch)')
+    .option('--init <model-dir>', 'start from the weights of a saved model with the same architecture (fine-tuning)')
     .action(async (opts: TrainCommandOptions) => {
       const r = await runTrain(opts);
       if (r.interrupted) process.exitCode = 130;

@@ -66,7 +66,7 @@ export function worstCandidates(model: SequentialModel, images: tf.Tensor4D, lab
       }
     }),
   );
-  const lists: number[][] = [];
+  const lists: { rows: number[]; pad: number }[] = [];
   const isCandidate = new Uint8Array(total);
   const min = new Float64Array(classes);
   for (let b = 0; b < batch; b++) {
@@ -95,18 +95,36 @@ export function worstCandidates(model: SequentialModel, images: tf.Tensor4D, lab
         break;
       }
     }
-    if (list.length > maxPerImage) return undefined;
-    // Padding: a location that is no candidate (strictly above every class minimum).
+    // Too many near-ties (e.g. eps = 0, where every location has the clean margins): keep each
+    // class's first exact minimiser. worstMargins' minimum sends the gradient to the first
+    // minimiser only (PyTorch's min), so the value and gradient stay those of every location.
+    const rows = list.length > maxPerImage ? firstMinimisers(margins, base, total, classes, y, min) : list;
+    // Padding: a location that is no candidate (strictly above every class minimum), else a
+    // repeat of a candidate, which the first-minimiser gradient counts once.
     let pad = -1;
-    for (let l = 0; l < total && pad < 0; l++) if (!isCandidate[l]) pad = l;
-    lists.push(pad < 0 ? list : [...list, pad]);
+    if (rows === list) for (let l = 0; l < total && pad < 0; l++) if (!isCandidate[l]) pad = l;
+    lists.push({ rows, pad: pad < 0 ? rows[0]! : pad });
   }
-  const k = Math.max(...lists.map((l) => (l.length === total ? total : l.length - 1)));
+  const k = Math.max(...lists.map((l) => l.rows.length));
+  if (k > maxPerImage) return undefined;
   const out = new Int32Array(batch * k);
-  lists.forEach((list, b) => {
-    const full = list.length === total;
-    const n = full ? total : list.length - 1;
-    for (let j = 0; j < k; j++) out[b * k + j] = j < n ? list[j]! : list[list.length - 1]!;
+  lists.forEach(({ rows, pad }, b) => {
+    for (let j = 0; j < k; j++) out[b * k + j] = j < rows.length ? rows[j]! : pad;
   });
   return out;
+}
+
+/** The first location attaining each class's minimum (y excluded), without repeats. */
+function firstMinimisers(margins: Float32Array, base: number, total: number, classes: number, y: number, min: Float64Array): number[] {
+  const rows: number[] = [];
+  for (let j = 0; j < classes; j++) {
+    if (j === y) continue;
+    for (let l = 0; l < total; l++) {
+      if (margins[base + l * classes + j]! <= min[j]!) {
+        if (!rows.includes(l)) rows.push(l);
+        break;
+      }
+    }
+  }
+  return rows.length > 0 ? rows : [0];
 }
