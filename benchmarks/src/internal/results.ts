@@ -142,6 +142,7 @@ export function toMarkdown(file: ResultsFile): string {
       ['suite', 'preset', 'date (UTC)', 'load average 1/5/15 min at end', 'seconds'],
       file.runs.map((r) => [r.suite, r.preset, r.date, r.loadAverage, r.seconds.toFixed(0)]),
     ),
+    `Sum of the runs above: ${file.runs.reduce((t, r) => t + r.seconds, 0).toFixed(0)} s (the process; \`turbo run bench\` adds the dependencies' build).\n`,
   ];
   for (const s of file.sections) {
     parts.push(`## ${s.suite}: ${s.title}\n`, markdownTable(s.columns, s.rows));
