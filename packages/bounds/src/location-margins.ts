@@ -7,6 +7,7 @@ import { denseFirstRowsPlan } from './internal/dense-first-rows-plan.js';
 import { checkArgs, checkChunk, disposeBatch, explicitOrigins, locationsPerPass, prepareBatch, sharedOrigins } from './internal/batch.js';
 import type { MarginPlan } from './internal/prepared.js';
 import { worstCandidates } from './internal/worst-candidates.js';
+import { foldMinOverLocations } from './internal/min-over-locations.js';
 
 /** Options of {@link locationMargins} and {@link worstMargins}. */
 export interface MarginOptions {
@@ -119,26 +120,6 @@ export function locationMargins(model: SequentialModel, images: tf.Tensor4D, lab
 }
 
 /**
- * Minimum over locations (axis 1) whose gradient goes to the first minimiser only, as PyTorch's
- * `min(dim)` does. tf.min hands the full gradient to every tied location, which multiplies it
- * wherever locations tie: at eps = 0 every location does, and random(k) draws with replacement.
- */
-const minOverLocations = tf.customGrad(((m: tf.Tensor3D, save: tf.GradSaveFunc) => {
-  const first = tf.argMin(m, 1);
-  save([first]);
-  return {
-    value: tf.min(m, 1),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [b, l, c] = m.shape;
-      if (l === 1) return tf.reshape(dy, [b, 1, c]);
-      // [b, c] indices → [b, c, l] one-hot → [b, l, c], scaled by dy [b, 1, c].
-      const mask = tf.transpose(tf.oneHot(tf.reshape(saved[0]!, [b * c]), l).reshape([b, c, l]), [0, 2, 1]);
-      return tf.mul(mask, tf.reshape(dy, [b, 1, c]));
-    },
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (m: tf.Tensor3D) => tf.Tensor2D;
-
-/**
  * Worst-case margin lower bounds: the element-wise minimum over the requested locations,
  * separately for each class j (reference-spec §6.2), with 0 in the y slot. This is what the
  * training loss uses (`CE(−m, y)`); differentiable w.r.t. the model's variables and memory-flat
@@ -162,21 +143,6 @@ export function worstMargins(model: SequentialModel, images: tf.Tensor4D, labels
       const locations = worstCandidates(model, images, args.labels, threat, options.eps, options.chunk, Math.floor(total / 8));
       if (locations) return worstMargins(model, images, args.labels, threat, { ...options, locations });
     }
-    return withPasses('worstMargins', model, images, labels, threat, options, (p) => {
-      let worst: tf.Tensor2D | null = null;
-      p.forEach((m) => {
-        // Free each pass as soon as it is folded in (the gradient tape keeps its own copies).
-        const cur = minOverLocations(m);
-        m.dispose();
-        if (worst) {
-          const next = tf.minimum(worst, cur) as tf.Tensor2D;
-          tf.dispose([worst, cur]);
-          worst = next;
-        } else {
-          worst = cur;
-        }
-      });
-      return worst!;
-    });
+    return withPasses('worstMargins', model, images, labels, threat, options, (p) => foldMinOverLocations((visit) => p.forEach(visit)));
   });
 }

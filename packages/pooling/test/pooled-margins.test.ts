@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, tf, Rng } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
-import { locationMargins, squarePatch, rectanglePatch, type PatchThreat } from '@patchcert/bounds';
+import { locationMargins, worstMargins, squarePatch, rectanglePatch, type PatchThreat } from '@patchcert/bounds';
 import { pooledLocationMargins, pooledWorstMargins, pooledGrid, parsePoolSpec } from '@patchcert/pooling';
 import { customModel, randomImages, randomLabels, assertClose, throwsCode, conv, dense, relu, flatten } from './_helpers.js';
 
@@ -178,6 +178,28 @@ pw('[conv pool2 eps=0, fast and naive] should pass each block the clean gradient
   for (const method of ['fast', 'naive'] as const) {
     const pooled = grads([2], method);
     pooled.forEach((gp, i) => assertClose(Array.from(gp, (v) => v * locs), Array.from(none[i]!, (v) => v * blocks), 1e-3, `${method} variable ${i}`));
+  }
+  model.dispose();
+});
+
+pw('[conv pool2 eps=0] should send the gradient to one block when blocks tie (as worstMargins does)', () => {
+  const rng = new Rng(7);
+  const model = models[1]![1]();
+  const x = randomImages(rng, 2, [9, 8, 1]);
+  const y = randomLabels(rng, 2, 5);
+  const vars = model.trainableVariables();
+  const gradsOf = (f: () => tf.Tensor) => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(f()) as tf.Scalar, vars);
+    const out = vars.map((v) => grads[v.name]!.dataSync());
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  };
+  // At eps = 0 every block is the clean image, so all blocks tie: the minimum's gradient is that
+  // of one location, not (blocks) times it.
+  const one = gradsOf(() => worstMargins(model, x, y, squarePatch(2), { eps: 0, locations: Int32Array.from([0, 0]) }));
+  for (const method of ['fast', 'naive'] as const) {
+    const pooled = gradsOf(() => pooledWorstMargins(model, x, y, squarePatch(2), { pool: [2], eps: 0, method }));
+    pooled.forEach((g, i) => assertClose(g, one[i]!, 1e-4, `${method} variable ${i}`));
   }
   model.dispose();
 });

@@ -9,6 +9,7 @@ import { pooledNaivePlan, type PooledMarginPlan } from './pooled-naive-plan.js';
 import { pooledDenseFirstPlan } from './pooled-dense-first-plan.js';
 import { pooledConvWindowPlan } from './pooled-conv-window-plan.js';
 import type { PreparedBatch } from './prepared.js';
+import { foldMinOverLocations } from './min-over-locations.js';
 
 /** Options of {@link pooledLocationMargins} and {@link pooledWorstMargins}. */
 export interface PooledMarginOptions {
@@ -130,20 +131,6 @@ export function pooledLocationMargins(model: SequentialModel, images: tf.Tensor4
  */
 export function pooledWorstMargins(model: SequentialModel, images: tf.Tensor4D, labels: LabelsLike, threat: PatchThreat, options: PooledMarginOptions): tf.Tensor2D {
   return tf.tidy(() =>
-    withPooledPasses('pooledWorstMargins', model, images, labels, threat, options, (_plan, forEach) => {
-      let worst: tf.Tensor2D | null = null;
-      forEach((m) => {
-        const cur = tf.min(m, 1) as tf.Tensor2D;
-        m.dispose();
-        if (worst) {
-          const next = tf.minimum(worst, cur) as tf.Tensor2D;
-          tf.dispose([worst, cur]);
-          worst = next;
-        } else {
-          worst = cur;
-        }
-      });
-      return worst!;
-    }),
+    withPooledPasses('pooledWorstMargins', model, images, labels, threat, options, (_plan, forEach) => foldMinOverLocations(forEach)),
   );
 }
