@@ -1,5 +1,4 @@
-import { op, tf } from '@patchcert/backend';
-import { check } from './internal/fail.js';
+import { op, tf, check } from '@patchcert/backend';
 
 /**
  * Encodes ablated images so a classifier can tell an ablated pixel from a real value: every

@@ -1,8 +1,7 @@
-import { op, tf, type Rng } from '@patchcert/backend';
+import { op, tf, check, type Rng } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
 import { encodeAblated } from './ablation-encoding.js';
 import { identityPermutation } from './ablation-masks.js';
-import { check } from './internal/fail.js';
 import { sampleTrainingMasks, type AblationMode } from './train-ablation.js';
 
 /**

@@ -1,4 +1,5 @@
-import { check, checkInt, checkOpen } from './internal/fail.js';
+import { check } from '@patchcert/backend';
+import { checkInt, checkOpen } from './internal/fail.js';
 
 // Lanczos approximation (g = 7, 9 terms) of log Γ; relative error about 1e-15 for x > 0.
 const LANCZOS_G = 7;

@@ -1,8 +1,8 @@
-import { op, tf } from '@patchcert/backend';
+import { op, tf, check } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
 import type { encodeAblated } from './ablation-encoding.js';
 import { bandCount, bandMasks, bandsMetByPatch, type BandKind } from './ablation-masks.js';
-import { check, checkInt } from './internal/fail.js';
+import { checkInt } from './internal/fail.js';
 import { checkModelAndImages, readLabels } from './internal/inputs.js';
 import { certifyVoteCounts } from './vote-certificate.js';
 

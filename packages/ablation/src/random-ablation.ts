@@ -1,10 +1,10 @@
-import { Rng, tf } from '@patchcert/backend';
+import { Rng, tf, check } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
 import { ablationDelta } from './ablation-delta.js';
 import { encodeAblated } from './ablation-encoding.js';
 import { identityPermutation, randomKeepMasks } from './ablation-masks.js';
 import { clopperPearsonLower } from './clopper-pearson.js';
-import { check, checkInt, checkOpen } from './internal/fail.js';
+import { checkInt, checkOpen } from './internal/fail.js';
 import { checkModelAndImages, readLabels } from './internal/inputs.js';
 
 /** Options of {@link certifyRandomAblation}. */

@@ -1,9 +1,9 @@
-import { PatchcertError, Rng, tf } from '@patchcert/backend';
+import { PatchcertError, Rng, tf, check } from '@patchcert/backend';
 import { batches, type ImageDataset } from '@patchcert/datasets';
 import type { SequentialModel } from '@patchcert/models';
 import { encodeAblated } from './ablation-encoding.js';
 import { bandCount, identityPermutation, randomKeepMasks, writeBandMask, type BandKind } from './ablation-masks.js';
-import { check, checkInt } from './internal/fail.js';
+import { checkInt } from './internal/fail.js';
 
 /**
  * Which ablations the base classifier is trained on.

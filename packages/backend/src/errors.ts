@@ -36,6 +36,36 @@ export function assert(
   if (!condition) throw new PatchcertError(code, message());
 }
 
+/**
+ * Builds the house-style message "Error in <fn>: <thing> must be <expected>, but got <actual>."
+ *
+ * @param fn - the public function that reports the error.
+ * @param thing - what was wrong (an argument, an option, a file's field).
+ * @param expected - what it must be.
+ * @param actual - what it was.
+ * @returns the message.
+ */
+export function mustBe(fn: string, thing: string, expected: string, actual: string): string {
+  return `Error in ${fn}: ${thing} must be ${expected}, but got ${actual}.`;
+}
+
+/**
+ * Throws a {@link PatchcertError} with `code` and the {@link mustBe} message unless `cond`
+ * holds; `actual` is only called on failure.
+ *
+ * @throws PatchcertError `code` when `cond` is falsy.
+ */
+export function check(
+  cond: unknown,
+  code: PatchcertErrorCode,
+  fn: string,
+  thing: string,
+  expected: string,
+  actual: () => string,
+): asserts cond {
+  if (!cond) throw new PatchcertError(code, mustBe(fn, thing, expected, actual()));
+}
+
 /** Converts any thrown value into a {@link PatchcertError}, keeping the original as `cause`. */
 export function toPatchcertError(err: unknown): PatchcertError {
   if (err instanceof PatchcertError) return err;

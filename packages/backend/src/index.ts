@@ -30,7 +30,7 @@ export { registerWasmKernels, restoreStockWasmKernels, registerCpuKernels } from
 // #endregion
 
 // #region errors and randomness
-export { PatchcertError, assert, toPatchcertError } from './errors.js';
+export { PatchcertError, assert, check, mustBe, toPatchcertError } from './errors.js';
 export type { PatchcertErrorCode } from './errors.js';
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';

@@ -1,5 +1,4 @@
-import { PatchcertError, type Rng } from '@patchcert/backend';
-import { mustBe } from './internal/fail.js';
+import { PatchcertError, mustBe, type Rng } from '@patchcert/backend';
 
 /** Options of the CIFAR training augmentation; every field is optional. */
 export interface AugmentOptions {

@@ -1,7 +1,6 @@
-import { PatchcertError, tf, type Rng } from '@patchcert/backend';
+import { PatchcertError, tf, mustBe, type Rng } from '@patchcert/backend';
 import { randomCropFlip, type AugmentOptions } from './augment.js';
 import type { ImageDataset } from './dataset.js';
-import { mustBe } from './internal/fail.js';
 import { withDefaults } from './internal/options.js';
 
 /** Options of {@link batches}. */

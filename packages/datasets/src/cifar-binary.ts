@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PatchcertError } from '@patchcert/backend';
+import { PatchcertError, mustBe } from '@patchcert/backend';
 import type { DatasetSplit } from './dataset.js';
-import { formatError, mustBe } from './internal/fail.js';
+import { formatError } from './internal/fail.js';
 import { exists } from './internal/files.js';
 import type { RawImages } from './internal/raw.js';
 

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PatchcertError } from '@patchcert/backend';
+import { PatchcertError, mustBe } from '@patchcert/backend';
 import type { DatasetSplit } from './dataset.js';
 import { decodeImage, isImageFile } from './internal/decode-image.js';
-import { formatError, mustBe } from './internal/fail.js';
+import { formatError } from './internal/fail.js';
 import { exists, statOrThrow } from './internal/files.js';
 import type { RawImages } from './internal/raw.js';
 import { isTarPath, readTarFiles } from './internal/tar-files.js';

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
-import { identityNormalization, PatchcertError, type Normalization } from '@patchcert/backend';
+import { identityNormalization, PatchcertError, mustBe, type Normalization } from '@patchcert/backend';
 import { cacheFile, readCache, sourceFingerprint, writeCache } from './cache.js';
 import { findCifarBinaryDir, readCifarBinary } from './cifar-binary.js';
 import type { DatasetSplit, ImageDataset, LoadDatasetOptions } from './dataset.js';
 import { idxSplitFiles, readIdxImages } from './idx-dataset.js';
 import { readIdxFile } from './idx.js';
 import { readImageFolder } from './image-folder.js';
-import { formatError, mustBe } from './internal/fail.js';
+import { formatError } from './internal/fail.js';
 import { exists, statOrThrow } from './internal/files.js';
 import { CIFAR10_JPEG_TARBALL, embeddedMnistDir, FASHION_MNIST_SYSTEM_DIR, findSharedDataset } from './internal/locate.js';
 import { withDefaults } from './internal/options.js';

@@ -1,6 +1,5 @@
-import { PatchcertError, Rng } from '@patchcert/backend';
+import { PatchcertError, Rng, mustBe } from '@patchcert/backend';
 import type { ImageDataset } from './dataset.js';
-import { mustBe } from './internal/fail.js';
 
 /** How to cut a subset; see {@link LoadDatasetOptions}. */
 export interface SubsetOptions {

@@ -1,21 +1,4 @@
-import { PatchcertError, type PatchcertErrorCode } from '@patchcert/backend';
-
-/** Builds the house-style message "Error in <fn>: <thing> must be <expected>, but got <actual>." */
-export function mustBe(fn: string, thing: string, expected: string, actual: string): string {
-  return `Error in ${fn}: ${thing} must be ${expected}, but got ${actual}.`;
-}
-
-/** Throws `code` with the house-style message unless `cond` holds. */
-export function check(
-  cond: unknown,
-  code: PatchcertErrorCode,
-  fn: string,
-  thing: string,
-  expected: string,
-  actual: () => string,
-): asserts cond {
-  if (!cond) throw new PatchcertError(code, mustBe(fn, thing, expected, actual()));
-}
+import { check } from '@patchcert/backend';
 
 /** Checks that `v` is an integer in [lo, hi] (INVALID_OPTION otherwise). */
 export function checkInt(fn: string, thing: string, v: unknown, lo: number, hi = Number.POSITIVE_INFINITY): number {

@@ -1,6 +1,5 @@
-import { tf } from '@patchcert/backend';
+import { tf, check } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
-import { check } from './fail.js';
 
 /** Checks pixel images and a model built for their ablation encoding; returns [H, W, C]. */
 export function checkModelAndImages(fn: string, model: SequentialModel, images: tf.Tensor4D): [number, number, number] {

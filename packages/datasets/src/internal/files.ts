@@ -1,7 +1,7 @@
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { PatchcertError } from '@patchcert/backend';
-import { formatError, mustBe } from './fail.js';
+import { PatchcertError, mustBe } from '@patchcert/backend';
+import { formatError } from './fail.js';
 
 /** `stat` that turns a missing path into FILE_NOT_FOUND naming what was looked for. */
 export function statOrThrow(fn: string, path: string, what: string): Stats {
