@@ -1,18 +1,11 @@
 import * as assert from 'uvu/assert';
-import { PatchcertError, Rng, tf } from '@patchcert/backend';
+import { Rng, tf } from '@patchcert/backend';
+import { throwsCode as sharedThrowsCode } from '@patchcert/backend/testing';
 import { SequentialModel, buildModel } from '@patchcert/models';
 
-/** Asserts that `fn` throws a PatchcertError with `code` and a house-style message. */
+/** Asserts that `fn` throws a PatchcertError with `code` and a full house-style message. */
 export function throwsCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, PatchcertError);
-    assert.is((e as PatchcertError).code, code);
-    assert.match((e as Error).message, /^Error in \w+: .+ must be .+, but got .+\.$/s);
-    return;
-  }
-  assert.unreachable(`expected a PatchcertError ${code}`);
+  sharedThrowsCode(fn, code, /^Error in \w+: .+ must be .+, but got .+\.$/s);
 }
 
 /** |a − b| ≤ tol. */

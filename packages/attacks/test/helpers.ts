@@ -1,8 +1,9 @@
 // Shared test fixtures: a small MNIST subset and a quickly trained classifier.
-import * as assert from 'uvu/assert';
-import { tf, PatchcertError } from '@patchcert/backend';
+import { tf } from '@patchcert/backend';
 import { buildModel, type SequentialModel } from '@patchcert/models';
 import { loadDataset, datasetTensors } from '@patchcert/datasets';
+
+export { throwsCode } from '@patchcert/backend/testing';
 
 /** The first `count` MNIST images `[n,28,28,1]` in [0,1] of a split and their labels. */
 export async function mnist(split: 'train' | 'test', count: number): Promise<{ x: tf.Tensor4D; y: Int32Array }> {
@@ -46,17 +47,4 @@ export function accuracy(model: { predict(x: tf.Tensor4D): tf.Tensor2D }, x: tf.
   let c = 0;
   p.forEach((v, i) => (c += v === y[i] ? 1 : 0));
   return c / y.length;
-}
-
-/** Asserts `fn` throws a PatchcertError with `code`. */
-export function throwsCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, PatchcertError);
-    assert.is((e as PatchcertError).code, code, (e as Error).message);
-    assert.match((e as Error).message, /^Error in \w+/);
-    return;
-  }
-  assert.unreachable(`expected a PatchcertError ${code}`);
 }

@@ -1,6 +1,7 @@
-import * as assert from 'uvu/assert';
-import { tf, Rng, PatchcertError, type Normalization } from '@patchcert/backend';
+import { tf, Rng, type Normalization } from '@patchcert/backend';
 import { buildModel, SequentialModel, type LayerSpec } from '@patchcert/models';
+
+export { assertClose, throwsCode, randomImages, randomLabels } from '@patchcert/backend/testing';
 
 /** CIFAR constants, to exercise a non-identity normalization. */
 export const CIFAR_NORM: Normalization = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] };
@@ -43,46 +44,6 @@ function randTensor(rng: Rng, shape: number[], scale: number): tf.Tensor {
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = (rng.next() * 2 - 1) * scale;
   return tf.tensor(d, shape);
-}
-
-/** Uniform random pixel images in [0,1], with some pixels exactly 0 or 1. */
-export function randomImages(rng: Rng, n: number, shape: [number, number, number]): tf.Tensor4D {
-  const size = n * shape[0] * shape[1] * shape[2];
-  const d = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const u = rng.next();
-    d[i] = u < 0.1 ? 0 : u > 0.9 ? 1 : rng.next();
-  }
-  return tf.tensor4d(d, [n, ...shape]);
-}
-
-export function randomLabels(rng: Rng, n: number, classes = 10): Int32Array {
-  return Int32Array.from({ length: n }, () => rng.int(classes));
-}
-
-/** |a − b| ≤ rtol·max(1, |b|) elementwise; returns the worst ratio for reporting. */
-export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, what: string): number {
-  assert.is(a.length, b.length, `${what}: lengths`);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    const r = Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!));
-    if (!(r <= rtol)) assert.unreachable(`${what}: index ${i}: ${a[i]} vs ${b[i]} (rel ${r.toExponential(2)} > ${rtol})`);
-    worst = Math.max(worst, r);
-  }
-  return worst;
-}
-
-/** Runs fn and checks it throws a PatchcertError with the code. */
-export function throwsCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, PatchcertError);
-    assert.is((e as PatchcertError).code, code, (e as Error).message);
-    assert.match((e as Error).message, /^Error in \w+/);
-    return;
-  }
-  assert.unreachable(`expected a PatchcertError ${code}`);
 }
 
 /** Small conv layers (helpers for readable layer lists). */

@@ -1,6 +1,7 @@
-import * as assert from 'uvu/assert';
-import { tf, Rng, PatchcertError } from '@patchcert/backend';
+import { tf, Rng } from '@patchcert/backend';
 import { SequentialModel, type LayerSpec } from '@patchcert/models';
+
+export { assertClose, throwsCode, randomImages, randomLabels } from '@patchcert/backend/testing';
 
 /** A model from a layer list with seeded uniform weights (scale ~1.5/√fan_in), small biases. */
 export function customModel(layers: LayerSpec[], inputShape: [number, number, number], seed: number, classes = 10): SequentialModel {
@@ -34,43 +35,6 @@ function randTensor(rng: Rng, shape: number[], scale: number): tf.Tensor {
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = (rng.next() * 2 - 1) * scale;
   return tf.tensor(d, shape);
-}
-
-/** Uniform random pixel images in [0,1], some pixels exactly 0 or 1. */
-export function randomImages(rng: Rng, n: number, shape: [number, number, number]): tf.Tensor4D {
-  const size = n * shape[0] * shape[1] * shape[2];
-  const d = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const u = rng.next();
-    d[i] = u < 0.1 ? 0 : u > 0.9 ? 1 : rng.next();
-  }
-  return tf.tensor4d(d, [n, ...shape]);
-}
-
-export function randomLabels(rng: Rng, n: number, classes = 10): Int32Array {
-  return Int32Array.from({ length: n }, () => rng.int(classes));
-}
-
-/** |a − b| ≤ rtol·max(1, |b|) elementwise. */
-export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, what: string): void {
-  assert.is(a.length, b.length, `${what}: lengths`);
-  for (let i = 0; i < a.length; i++) {
-    const r = Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!));
-    if (!(r <= rtol)) assert.unreachable(`${what}: index ${i}: ${a[i]} vs ${b[i]} (rel ${r.toExponential(2)} > ${rtol})`);
-  }
-}
-
-/** Runs fn and checks it throws a PatchcertError with the code. */
-export function throwsCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, PatchcertError);
-    assert.is((e as PatchcertError).code, code, (e as Error).message);
-    assert.match((e as Error).message, /^Error in \w+/);
-    return;
-  }
-  assert.unreachable(`expected a PatchcertError ${code}`);
 }
 
 export const conv = (filters: number, k: number, s: number, p: number): LayerSpec => ({ type: 'conv2d', filters, kernelSize: [k, k], strides: [s, s], padding: [p, p, p, p] });

@@ -1,5 +1,6 @@
-import * as assert from 'uvu/assert';
-import { initBackend, tf, PatchcertError } from '@patchcert/backend';
+import { initBackend, tf } from '@patchcert/backend';
+
+export { throwsCode } from '@patchcert/backend/testing';
 
 /**
  * Starts wasm when it can train convolutions (patchcert's Conv2DBackpropFilter kernel is
@@ -9,18 +10,6 @@ export async function initTrainingBackend(): Promise<string> {
   await initBackend('wasm');
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) await initBackend('cpu');
   return tf.getBackend();
-}
-
-/** Asserts that `fn` throws a PatchcertError with `code`. */
-export function throwsCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, PatchcertError);
-    assert.is((e as PatchcertError).code, code);
-    return;
-  }
-  assert.unreachable(`expected a PatchcertError ${code}`);
 }
 
 /** Pearson correlation of two equally long arrays. */
