@@ -1,12 +1,13 @@
 import { identityNormalization, PatchcertError, tf } from '@patchcert/backend';
 import type { MarginStrategy, MarginStrategyContext } from '@patchcert/bounds';
-import { datasetTensors, type ImageDataset } from '@patchcert/datasets';
+import type { ImageDataset } from '@patchcert/datasets';
 import type { SequentialModel } from '@patchcert/models';
 import { ablationMargins, certifyDerandomizedColumns, certifyRandomAblation, DEFAULT_RANDOM_ABLATION_CERTIFY, type AblationMode } from '@patchcert/ablation';
 import type { EvaluateOptions } from '../evaluate.js';
 import type { StrategyRun } from '../strategy-run.js';
 import type { TrainConfig } from '../train-config.js';
 import type { EvaluationResult } from '../trainer-events.js';
+import { evaluateBatches } from '../internal/evaluate-batches.js';
 
 /** The config entries of the ablation strategies. */
 type AblationStrategyConfig = Extract<TrainConfig['strategy'], { type: 'ablation-column' | 'ablation-block' | 'ablation-random' }>;
@@ -45,26 +46,7 @@ async function forChunks(
   options: EvaluateOptions,
   fn: (x: tf.Tensor4D, y: Int32Array, start: number) => { correct: ArrayLike<number>; certified: ArrayLike<number> },
 ): Promise<EvaluationResult> {
-  const t0 = performance.now();
-  const n = Math.min(options.limit ?? dataset.count, dataset.count);
-  const bs = options.batchSize ?? 100;
-  let clean = 0;
-  let certified = 0;
-  for (let s = 0; s < n; s += bs) {
-    const count = Math.min(bs, n - s);
-    const { x, y } = datasetTensors(dataset, Int32Array.from({ length: count }, (_, i) => s + i));
-    try {
-      const r = fn(x, Int32Array.from(y.dataSync()), s);
-      for (let i = 0; i < count; i++) {
-        clean += r.correct[i]!;
-        certified += r.certified[i]!;
-      }
-    } finally {
-      tf.dispose([x, y]);
-    }
-    options.onProgress?.(s + count, n);
-  }
-  return { images: n, cleanAccuracy: n ? clean / n : 0, certifiedAccuracy: n ? certified / n : 0, seconds: (performance.now() - t0) / 1000 };
+  return evaluateBatches(dataset, options, (x, y, start) => fn(x, Int32Array.from(y.dataSync()), start));
 }
 
 function configInvalid(field: string, expected: string, actual: string): PatchcertError {
