@@ -1,20 +1,12 @@
 import { mkdir, writeFile, rename } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeBackend, env, initBackend, PatchcertError, toBackendName, tf } from '@patchcert/backend';
 import { loadDataset, datasetTensors } from '@patchcert/datasets';
 import { loadModel } from '@patchcert/models';
 import { attackTable, formatAttackTable, patchGeometry, DEFENSE_NAMES, type AttackTableRow, type DefenseName, type Placement } from '@patchcert/attacks';
-
-function intOption(name: string, min = 1) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}, but got '${value}'.`);
-    }
-    return n;
-  };
-}
+import { intOption } from '../internal/int-option.js';
+import { userPath } from '../internal/user-path.js';
 
 function numberOption(name: string) {
   return (value: string): number => {
@@ -33,11 +25,6 @@ function listOption<T extends string>(name: string, allowed: readonly T[]) {
     }
     return items as T[];
   };
-}
-
-/** Same rule as the rest of the CLI: a relative path is relative to where the user typed it (INIT_CWD under pnpm). */
-function userPath(p: string): string {
-  return isAbsolute(p) ? p : resolve(process.env['INIT_CWD'] || process.cwd(), p);
 }
 
 interface AttackFlags {

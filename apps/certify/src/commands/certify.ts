@@ -1,16 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { runCertify } from '../run-certify.js';
+import { runCertify, type CertifyRunOptions } from '../run-certify.js';
 import { userPath } from '../internal/user-path.js';
-
-function intOption(name: string, min = 1) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}, but got '${value}'.`);
-    }
-    return n;
-  };
-}
+import { intOption } from '../internal/int-option.js';
 
 function probabilityOption(name: string) {
   return (value: string): number => {
@@ -24,30 +15,11 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-interface CertifyFlags {
-  method?: string;
+/** What commander parses: {@link CertifyRunOptions} as typed on the command line (paths unresolved). */
+type CertifyFlags = Omit<CertifyRunOptions, 'modelDir' | 'ablationModels' | 'signal' | 'argv'> & {
+  /** `--ablation-model`, repeatable. */
   ablationModel?: string[];
-  rsN0?: number;
-  rsN?: number;
-  rsAlpha?: number;
-  rsSeed?: number;
-  dataset?: string;
-  patch?: string;
-  shapes?: string;
-  shapeNames?: string;
-  sparse?: string;
-  limit?: number;
-  sample?: number;
-  seed?: number;
-  backend?: string;
-  workers?: number;
-  batchSize?: number;
-  samples?: number;
-  json?: string;
-  report?: string;
-  resume?: boolean;
-  progress?: boolean;
-}
+};
 
 /**
  * Registers `certify <model-dir>` as the default command: certified and clean accuracy over the
