@@ -5,6 +5,7 @@ import { propagateCenterRadius } from '../propagate-interval.js';
 import { elidedMarginsCenterRadius } from '../elided-margins.js';
 import { intervalRelu } from '../interval-relu.js';
 import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
+import { cleanConvPass } from './clean-conv-pass.js';
 
 /** Geometry of one conv layer of the window stage (sizes are the same for every location). */
 interface ConvStep {
@@ -88,25 +89,14 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
 
   // Clean activations once per image: padded inputs of every conv, and the map at the flatten.
   const pre = tf.tidy(() => {
-    const padded: tf.Tensor2D[] = [];
-    let act: tf.Tensor = boxes.clean;
-    for (let i = 0; i < flatIdx; i++) {
-      const layer = model.layers[i]!;
-      if (layer.type === 'conv2d') {
-        const [pt, pb, pl, pr] = layer.padding;
-        const p = tf.pad(act, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
-        padded[i] = tf.reshape(p, [-1, act.shape[3]!]) as tf.Tensor2D;
-        act = tf.add(tf.conv2d(p as tf.Tensor4D, model.weights[i]!.kernel as tf.Tensor4D, layer.strides, 'valid'), model.weights[i]!.bias);
-      } else {
-        act = tf.relu(act);
-      }
-    }
+    const { padded, acts } = cleanConvPass(model, boxes.clean, flatIdx);
     const input = {
       clean: tf.reshape(boxes.clean, [-1, c]) as tf.Tensor2D,
       mu: tf.reshape(boxes.box.mu, [-1, c]) as tf.Tensor2D,
       r: tf.reshape(boxes.box.r, [-1, c]) as tf.Tensor2D,
     };
-    return { padded, flat: tf.reshape(act, [-1, fc]) as tf.Tensor2D, input };
+    const flat = flatIdx > 0 ? acts[flatIdx - 1]! : (tf.reshape(boxes.clean, [-1, fc]) as tf.Tensor2D);
+    return { padded, flat, input };
   });
   const host = differentiable
     ? null

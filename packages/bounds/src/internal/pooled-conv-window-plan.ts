@@ -8,6 +8,7 @@ import { fromBounds, poolAfter, poolSpan, propagatePooled, reduceMembers, type P
 import { bandRows, type PooledMarginPlan } from './pooled-naive-plan.js';
 import type { PreparedBatch } from './prepared.js';
 import { gatherTwo } from './host-gather.js';
+import { cleanConvPass } from './clean-conv-pass.js';
 
 /**
  * Rows of one stage: a grid `[bh, bw]` of rows per image (locations, or blocks after pooling),
@@ -106,24 +107,7 @@ export function pooledConvWindowPlan(prep: PreparedBatch, threat: PatchThreat, p
   const last = model.layers.length - 1;
 
   // Clean activations once per batch: each conv's padded input and every layer's output.
-  const pre = tf.tidy(() => {
-    const padded: tf.Tensor2D[] = [];
-    const acts: tf.Tensor2D[] = [];
-    let act: tf.Tensor = boxes.clean;
-    for (let i = 0; i < flatIdx; i++) {
-      const layer = model.layers[i]!;
-      if (layer.type === 'conv2d') {
-        const [pt, pb, pl, pr] = layer.padding;
-        const p = tf.pad(act, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
-        padded[i] = tf.reshape(p, [-1, act.shape[3]!]) as tf.Tensor2D;
-        act = tf.add(tf.conv2d(p as tf.Tensor4D, model.weights[i]!.kernel as tf.Tensor4D, layer.strides, 'valid'), model.weights[i]!.bias);
-      } else {
-        act = tf.relu(act);
-      }
-      acts[i] = tf.reshape(act, [-1, act.shape[3]!]) as tf.Tensor2D;
-    }
-    return { padded, acts };
-  });
+  const pre = tf.tidy(() => cleanConvPass(model, boxes.clean, flatIdx));
   /** A `[1, ch]` zero row (the radius outside every window), one per channel count. */
   const zeros = new Map<number, tf.Tensor2D>();
   const zeroRow = (ch: number): tf.Tensor2D => {
