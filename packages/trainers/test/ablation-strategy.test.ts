@@ -8,7 +8,7 @@ import { buildModel, loadModel } from '@patchcert/models';
 import { datasetTensors, loadDataset } from '@patchcert/datasets';
 import { ablationModeOf, certifyDerandomizedColumns } from '@patchcert/ablation';
 import { train, parseTrainConfig, strategyRun, makeThreat, loadCheckpoint, IBP_RUN, type TrainConfigInput } from '@patchcert/trainers';
-import { throwsCode } from './helpers.js';
+import { throwsCode, weights } from './helpers.js';
 
 await initBackend('wasm');
 
@@ -30,13 +30,6 @@ const COLUMN: TrainConfigInput = {
   seed: 3,
   eval: { epochLimit: 100, finalLimit: 200, batchSize: 100 },
 };
-
-async function weights(dir: string): Promise<number[][]> {
-  const m = await loadModel(dir);
-  const w = m.trainableVariables().map((v) => Array.from(v.dataSync()));
-  m.dispose();
-  return w;
-}
 
 const schema = suite('parseTrainConfig');
 

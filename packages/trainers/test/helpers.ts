@@ -1,5 +1,6 @@
 import * as assert from 'uvu/assert';
 import { PatchcertError } from '@patchcert/backend';
+import { loadModel } from '@patchcert/models';
 
 /** Asserts that `fn` throws (or rejects with) a PatchcertError with `code`; returns it. */
 export async function throwsCode(fn: () => unknown, code: string): Promise<PatchcertError> {
@@ -23,4 +24,12 @@ export function assertClose(a: ArrayLike<number> | number, b: ArrayLike<number> 
   xs.forEach((x, i) => {
     if (!(Math.abs(x - ys[i]!) <= tol)) assert.unreachable(`${msg} [${i}] ${x} vs ${ys[i]} (tol ${tol})`);
   });
+}
+
+/** The trainable weights of the model saved in `dir`, to compare two runs exactly. */
+export async function weights(dir: string): Promise<number[][]> {
+  const m = await loadModel(dir);
+  const w = m.trainableVariables().map((v) => Array.from(v.dataSync()));
+  m.dispose();
+  return w;
 }

@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend, tf } from '@patchcert/backend';
-import { buildModel, loadModel } from '@patchcert/models';
+import { buildModel } from '@patchcert/models';
 import { loadDataset } from '@patchcert/datasets';
 import { train, parseTrainConfig, evaluateCertified, makeThreat, loadCheckpoint, type TrainConfigInput, type TrainEvent } from '@patchcert/trainers';
-import { throwsCode } from './helpers.js';
+import { throwsCode, weights } from './helpers.js';
 
 await initBackend('wasm');
 
@@ -29,13 +29,6 @@ const BASE: TrainConfigInput = {
   seed: 7,
   eval: { epochLimit: 100, finalLimit: 200, batchSize: 100 },
 };
-
-async function weights(dir: string): Promise<number[][]> {
-  const m = await loadModel(dir);
-  const w = m.trainableVariables().map((v) => Array.from(v.dataSync()));
-  m.dispose();
-  return w;
-}
 
 const trainSuite = suite('train');
 
