@@ -23,6 +23,8 @@ try {
   } else {
     const e = toPatchcertError(err);
     process.stderr.write(`${e.message} [${e.code}]\n`);
+    // An INTERNAL error is a bug, not bad input: its stack is what a bug report needs.
+    if (e.code === 'INTERNAL' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = USAGE_CODES.has(e.code) ? 2 : 1;
   }
 }

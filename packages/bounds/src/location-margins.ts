@@ -140,7 +140,11 @@ export function worstMargins(model: SequentialModel, images: tf.Tensor4D, labels
       const args = checkArgs('worstMargins', model, images, labels, threat, options.eps, 'fast');
       checkChunk(options.chunk, 'worstMargins');
       const total = threat.locations(args.height, args.width);
-      const locations = worstCandidates(model, images, args.labels, threat, options.eps, options.chunk, Math.floor(total / 8));
+      // At most 2 candidates per class on the tape: near-ties beyond that (small eps, where many
+      // locations sit within the rounding tolerance of the minimum) take each class's first
+      // minimiser instead, so the taped rows, and their memory, stay small (5×5, batch 256, eps
+      // 0.001 kept 72 rows per image and ran the wasm heap out of its 4 GB).
+      const locations = worstCandidates(model, images, args.labels, threat, options.eps, options.chunk, Math.min(Math.floor(total / 8), 2 * model.numClasses));
       if (locations) return worstMargins(model, images, args.labels, threat, { ...options, locations });
     }
     return withPasses('worstMargins', model, images, labels, threat, options, (p) => foldMinOverLocations((visit) => p.forEach(visit)));

