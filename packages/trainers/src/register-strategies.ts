@@ -65,6 +65,8 @@ const guidedDef: StrategyDefinition<'guided'> = {
       threat: ctx.threat,
       ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
       ...(p.baseWidth !== undefined ? { baseWidth: p.baseWidth } : {}),
+      ...(p.accumulateGradients !== undefined ? { accumulateGradients: p.accumulateGradients } : {}),
+      ...(p.transposeCoordinates !== undefined ? { transposeCoordinates: p.transposeCoordinates } : {}),
       learningRate: ctx.config.lr,
       // Derived from the run seed, not drawn, so a resumed run builds the same U-Net.
       seed: ctx.config.seed + 1,

@@ -49,6 +49,16 @@ export const strategyConfigSchema = z.discriminatedUnion('type', [
     temperature: z.number().positive().optional(),
     /** U-Net base width (6 MNIST, 10 CIFAR). */
     baseWidth: positiveInt.optional(),
+    /**
+     * Reference quirk Q1: U-Net gradients are summed over an epoch and never zeroed within it,
+     * so its Adam sees the running sum (off by default; for reproducing the reference).
+     */
+    accumulateGradients: z.boolean().optional(),
+    /**
+     * Reference quirk Q2: the draw at prediction cell (r, c) bounds the patch at (c, r), so the
+     * U-Net learns a transposed map. Needs a square location grid (off by default).
+     */
+    transposeCoordinates: z.boolean().optional(),
   }),
   z.strictObject({
     type: z.literal('pooled'),
@@ -148,6 +158,10 @@ export const trainConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['threat', 'type'], message: `'patch' (an m×m square) for strategy '${s.type}'` });
     }
     const sides = DATASET_SIDES[c.dataset];
+    // The transposed draw (r, c) → (c, r) must land on the grid: square images need a square patch.
+    if (s.type === 'guided' && s.transposeCoordinates && c.threat.type === 'rectangle' && sides && sides[0] - c.threat.height !== sides[1] - c.threat.width) {
+      ctx.addIssue({ code: 'custom', path: ['strategy', 'transposeCoordinates'], message: `false for a ${c.threat.height}×${c.threat.width} patch on ${c.dataset} (the transposed reference quirk needs a square location grid)` });
+    }
     if (sides) {
       const [h, w] = sides;
       if (s.type === 'ablation-column' && s.bandWidth > w) ctx.addIssue({ code: 'custom', path: ['strategy', 'bandWidth'], message: `<= ${w} (the width of ${c.dataset} images)` });

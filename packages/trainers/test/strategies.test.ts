@@ -18,6 +18,7 @@ import {
   certificateLoss,
   makeThreat,
 } from '@patchcert/trainers';
+import type { GuidedPatchStrategy } from '@patchcert/unet-guide';
 import { assertClose, throwsCode } from './helpers.js';
 
 await initBackend('wasm');
@@ -132,6 +133,21 @@ registry('should build registered strategies by config type and list them', asyn
   const config = parseTrainConfig({ dataset: 'mnist', architecture: 'mlp', threat: { type: 'patch', size: 2 }, strategy: { type: 'random', k: 5 }, epochs: 1, lr: 1e-3, schedule: { start: 0, length: 1 } });
   const s = await createStrategy(config.strategy, { threat: makeThreat(config.threat), model, config, rng: new Rng(0) });
   assert.is(s.name, 'random(5)');
+});
+
+registry('should hand the guided reference quirks of a config to the U-Net, off by default', async () => {
+  const guideOf = async (extra: Record<string, unknown>) => {
+    const config = parseTrainConfig({ dataset: 'mnist', architecture: 'mlp', threat: { type: 'patch', size: 2 }, strategy: { type: 'guided', k: 4, ...extra }, epochs: 1, lr: 1e-3, schedule: { start: 0, length: 1 } });
+    const s = (await createStrategy(config.strategy, { threat, model, config, rng: new Rng(0) })) as GuidedPatchStrategy;
+    read(s, { ...ctx(0.5), training: false }); // the U-Net is built at the first batch
+    const g = s.guide!;
+    const flags = [g.accumulateGradients, g.transposeCoordinates];
+    s.dispose();
+    return flags;
+  };
+  assert.equal(await guideOf({}), [false, false]);
+  assert.equal(await guideOf({ accumulateGradients: true, transposeCoordinates: true }), [true, true]);
+  assert.equal(await guideOf({ transposeCoordinates: true }), [false, true]);
 });
 
 registry('should let a package replace a type without touching the loop', async () => {

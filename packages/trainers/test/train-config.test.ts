@@ -78,6 +78,18 @@ parse('should validate guided and pooled parameters by schema', async () => {
   await throwsCode(() => parseTrainConfig(withField({ strategy: { type: 'guided', k: 10, temp: 1 } }), 'a.json'), 'CONFIG_INVALID');
 });
 
+parse('should accept the guided reference quirks as booleans, transposed only on a square grid', async () => {
+  const c = parseTrainConfig(withField({ strategy: { type: 'guided', k: 10, accumulateGradients: true, transposeCoordinates: true } }), 'a.json');
+  assert.equal(c.strategy, { type: 'guided', k: 10, accumulateGradients: true, transposeCoordinates: true });
+  assert.equal(parseTrainConfig(withField({ strategy: { type: 'guided', k: 10 } }), 'a.json').strategy, { type: 'guided', k: 10 });
+  const e = await throwsCode(() => parseTrainConfig(withField({ strategy: { type: 'guided', k: 10, accumulateGradients: 'yes' } }), 'a.json'), 'CONFIG_INVALID');
+  assert.match(e.message, /'strategy\.accumulateGradients' must be a boolean, but got "yes"/);
+  const rect = { threat: { type: 'rectangle', height: 2, width: 3 } };
+  const t = await throwsCode(() => parseTrainConfig(withField({ ...rect, strategy: { type: 'guided', k: 10, transposeCoordinates: true } }), 'a.json'), 'CONFIG_INVALID');
+  assert.match(t.message, /'strategy\.transposeCoordinates' must be false for a 2×3 patch on mnist/);
+  parseTrainConfig(withField({ ...rect, strategy: { type: 'guided', k: 10, transposeCoordinates: false } }), 'a.json');
+});
+
 parse.run();
 
 // ---
