@@ -70,20 +70,21 @@ export function elidedMarginBounds(model: SequentialModel, interval: Interval, l
 
 /**
  * Elided radius r·|W_y − W| `[batch, rows, classes]` computed per run of images with the same
- * label: one plain matmul with that label's `[in, classes]` matrix per run (not differentiable:
- * the rows are split on the host, since tfjs-wasm's slice/split kernels are slow).
+ * label: one plain matmul with that label's `[in, classes]` matrix per run. A run's rows are
+ * contiguous, so they are sliced on the backend (one block copy; none for a single run) rather
+ * than split on the host, which cost two copies of every row (not differentiable: the runs come
+ * from host labels).
  */
 function radiusByLabelRuns(r: tf.Tensor2D, kernel: tf.Tensor2D, labels: Int32Array, batch: number): tf.Tensor3D {
   const [inDim, classes] = kernel.shape;
   const rowsPerImage = r.shape[0] / batch;
-  const data = r.dataSync() as Float32Array;
   const parts: tf.Tensor2D[] = [];
   for (let b0 = 0; b0 < batch; ) {
     let b1 = b0 + 1;
     while (b1 < batch && labels[b1] === labels[b0]) b1++;
     const y = labels[b0]!;
     const a = tf.abs(tf.sub(tf.slice(kernel, [0, y], [inDim, 1]), kernel)) as tf.Tensor2D;
-    const rows = tf.tensor2d(data.subarray(b0 * rowsPerImage * inDim, b1 * rowsPerImage * inDim), [(b1 - b0) * rowsPerImage, inDim]);
+    const rows = b0 === 0 && b1 === batch ? r : tf.slice(r, [b0 * rowsPerImage, 0], [(b1 - b0) * rowsPerImage, inDim]);
     parts.push(tf.matMul(rows, a));
     b0 = b1;
   }

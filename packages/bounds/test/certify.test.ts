@@ -42,6 +42,19 @@ for (const [name, make, shape, threats] of cases) {
   }
 }
 
+c('[mlp 3 ch, normalized] should give the naive margin map at eps 1 (one radius term shared by the batch) and at eps 0.4 (per image)', () => {
+  const rng = new Rng(41);
+  const model = customModel([flatten, dense(24), relu, dense(10)], [10, 10, 3], 42, 10, CIFAR_NORM);
+  const x = randomImages(rng, 5, [10, 10, 3]);
+  const y = randomLabels(rng, 5, 10);
+  for (const eps of [1, 0.4]) {
+    const fast = certify(model, x, y, squarePatch(3), { eps, marginMap: true, imageBatch: 4 });
+    const naive = certify(model, x, y, squarePatch(3), { eps, marginMap: true, method: 'naive' });
+    for (let i = 0; i < 5; i++) assertClose(fast.marginMap![i]!, naive.marginMap![i]!, RTOL, `eps ${eps} image ${i}`);
+  }
+  model.dispose();
+});
+
 c('should agree with locationMargins for given locations and for the sparse threats', () => {
   const rng = new Rng(14);
   for (const [arch, shape] of [['mlp', [12, 12, 1]], ['cnn-2layer', [12, 12, 3]]] as const) {

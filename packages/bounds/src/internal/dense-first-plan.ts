@@ -69,16 +69,21 @@ export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differ
     const absKernel = tf.abs(kernel);
     const clean0 = tf.add(tf.matMul(tf.reshape(boxes.clean, [batch, h * w * c]), dense.kernel as tf.Tensor2D), dense.bias); // [B, U]
     const delta = tf.sub(boxes.box.mu, boxes.clean);
+    // With eps ≥ 1 (certification's default) every pixel's radius is the same in every image
+    // (half the [0,1] range, normalized), so the radius term is computed for one image and
+    // tiled: a third less work on the MLP certify path. Only without gradients (a host check).
+    const sharedR = !differentiable && batch > 1 && imagesEqual(boxes.box.r.dataSync() as Float32Array, batch);
+    const rIn = sharedR ? tf.slice(boxes.box.r, [0, 0, 0, 0], [1, h, w, c]) : boxes.box.r;
     let pMu: tf.Tensor | null = null;
     let pR: tf.Tensor | null = null;
     for (let ch = 0; ch < c; ch++) {
       // One channel needs no slicing (tfjs-wasm's slice copies slowly).
       const pick = (t: tf.Tensor, kernelLike: boolean): tf.Tensor =>
-        c === 1 ? t : kernelLike ? tf.slice(t, [0, 0, ch, 0], [h, w, 1, units]) : tf.slice(t, [0, 0, 0, ch], [batch, h, w, 1]);
+        c === 1 ? t : kernelLike ? tf.slice(t, [0, 0, ch, 0], [h, w, 1, units]) : tf.slice(t, [0, 0, 0, ch], [t.shape[0]!, h, w, 1]);
       const kc = tf.reshape(pick(kernel, true), [1, h, w, units]);
       const akc = tf.reshape(pick(absKernel, true), [1, h, w, units]);
       const tm = tf.mul(pick(delta, false), kc);
-      const tr = tf.mul(pick(boxes.box.r, false), akc);
+      const tr = tf.mul(pick(rIn, false), akc);
       pMu = pMu ? tf.add(pMu, tm) : tm;
       pR = pR ? tf.add(pR, tr) : tr;
     }
@@ -90,7 +95,8 @@ export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differ
         const f = new Float32Array(taps * units);
         for (let t = 0; t < taps; t++) if (threat.stencil[t]) f.fill(1 / area, t * units, (t + 1) * units);
         const s = tf.depthwiseConv2d(p as tf.Tensor4D, tf.tensor4d(f, [threat.height, threat.width, units, 1]), 1, 'valid');
-        return tf.reshape(s, [batch * gh * gw, units]);
+        // One image's terms repeated: concat copies whole blocks (wasm's tile kernel is ~50× slower).
+        return tf.reshape(p.shape[0] === batch ? s : tf.concat(Array.from({ length: batch }, () => s), 0), [batch * gh * gw, units]);
       }
       if (threat.isRectangle) {
         const s = tf.avgPool(p as tf.Tensor4D, [threat.height, threat.width], 1, 'valid');
@@ -127,4 +133,13 @@ function selectRows(src: tf.Tensor2D, idx: Int32Array, batch: number, k: number,
   const onehot = new Float32Array(batch * k * g);
   for (let i = 0; i < batch * k; i++) onehot[i * g + (idx[i]! - Math.floor(i / k) * g)] = 1;
   return tf.matMul(tf.tensor3d(onehot, [batch, k, g]), tf.reshape(src, [batch, g, units]) as tf.Tensor3D);
+}
+
+/** Whether the `batch` images of `data` (equal-sized, image-major) are all identical. */
+function imagesEqual(data: Float32Array, batch: number): boolean {
+  const size = data.length / batch;
+  for (let b = 1; b < batch; b++) {
+    for (let i = 0; i < size; i++) if (data[b * size + i] !== data[i]) return false;
+  }
+  return true;
 }
