@@ -100,7 +100,12 @@ export function sampleGuidedLocations(
       // Keep the k largest keys in a small array sorted descending; k is tiny (1-2 in the paper).
       let filled = 0;
       for (let cell = 0; cell < cells; cell++) {
-        const key = -temperature * prediction[(n * cells + cell) * classes + j]! + gumbel(rng);
+        const a = -temperature * prediction[(n * cells + cell) * classes + j]!;
+        const bits = rng.nextU32();
+        // Most cells cannot enter the top k: an upper bound of their Gumbel draw from a table
+        // rules them out without the two logs. The same draws and keys as computing every key.
+        if (filled === k && a + GUMBEL_BUCKET_MAX[bits >>> BUCKET_SHIFT]! + BOUND_SLACK < keys[k - 1]!) continue;
+        const key = a + gumbelOf(bits);
         if (filled < k) {
           let p = filled++;
           while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
@@ -138,8 +143,18 @@ export function sampleGuidedLocations(
   return { batch, grid: [rows, cols], drawsPerClass: k, classes, width, locations, counts, picks, cellCounts, cellSlots };
 }
 
-/** A standard Gumbel draw, −log(−log u) with u strictly inside (0, 1). */
-function gumbel(rng: Rng): number {
-  const u = (rng.nextU32() + 0.5) / 4294967296;
+/** A standard Gumbel draw from 32 random bits, −log(−log u) with u strictly inside (0, 1). */
+function gumbelOf(bits: number): number {
+  const u = (bits + 0.5) / 4294967296;
   return -Math.log(-Math.log(u));
 }
+
+/** Draws share a bucket when their top 16 bits agree. */
+const BUCKET_SHIFT = 16;
+/**
+ * Absorbs rounding in the bound (far above the last-bit error of a key while |key| < 1e9); it
+ * only lets more cells through to the exact key, so it never changes a pick.
+ */
+const BOUND_SLACK = 1e-6;
+/** The largest Gumbel draw of each bucket (the draw is increasing in the bits). */
+const GUMBEL_BUCKET_MAX = Float64Array.from({ length: 2 ** (32 - BUCKET_SHIFT) }, (_, b) => gumbelOf(((b + 1) * 2 ** BUCKET_SHIFT) - 1));

@@ -103,6 +103,41 @@ sampler('should repeat the same draws for the same seed', () => {
   assert.equal(Array.from(a.picks), Array.from(b.picks));
 });
 
+/** Every key computed, then a stable sort: what the bounded scan must reproduce draw for draw. */
+function bruteForcePicks(pred: ArrayLike<number>, [batch, rows, cols, classes]: number[], k: number, rng: Rng, t = 1): number[] {
+  const cells = rows! * cols!;
+  const picks: number[] = [];
+  for (let n = 0; n < batch!; n++) {
+    for (let j = 0; j < classes!; j++) {
+      const keys = Array.from({ length: cells }, (_, cell) => {
+        const u = (rng.nextU32() + 0.5) / 4294967296;
+        return { cell, key: -t * pred[(n * cells + cell) * classes! + j]! + -Math.log(-Math.log(u)) };
+      });
+      keys.sort((a, b) => b.key - a.key);
+      picks.push(...keys.slice(0, k).map((e) => e.cell));
+    }
+  }
+  return picks;
+}
+
+sampler('should pick exactly what computing every Gumbel key picks, and use as many draws', () => {
+  const cases: Array<{ shape: [number, number, number, number]; k: number; t: number; scale: number }> = [
+    { shape: [4, 27, 27, 10], k: 1, t: 1, scale: 3 },
+    { shape: [3, 5, 6, 4], k: 2, t: 2.5, scale: 1 },
+    { shape: [2, 9, 9, 3], k: 5, t: 0.5, scale: 40 },
+    { shape: [2, 4, 4, 2], k: 1, t: 1, scale: 1e-9 }, // near ties: every key is within a bucket's width
+  ];
+  for (const [i, { shape, k, t, scale }] of cases.entries()) {
+    const values = new Rng(100 + i);
+    const pred = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * (values.next() * 2 - 1));
+    const a = new Rng(200 + i);
+    const b = new Rng(200 + i);
+    const s = sampleGuidedLocations(pred, shape, k, a, { temperature: t });
+    assert.equal(Array.from(s.picks), bruteForcePicks(pred, shape, k, b, t), `case ${i}`);
+    assert.is(a.nextU32(), b.nextU32(), `case ${i}: generator state`);
+  }
+});
+
 sampler('should throw for a k larger than the grid, a wrong length or a transposed non-square grid', () => {
   throwsCode(() => sampleGuidedLocations(PRED, [1, 3, 4, 1], 13, new Rng(1)), 'INVALID_ARGUMENT');
   throwsCode(() => sampleGuidedLocations(PRED, [1, 3, 3, 1], 1, new Rng(1)), 'SHAPE_MISMATCH');
