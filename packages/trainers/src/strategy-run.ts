@@ -5,6 +5,7 @@ import type { SequentialModel } from '@patchcert/models';
 import { evaluateCertified, type EvaluateOptions } from './evaluate.js';
 import type { Threat } from './make-threat.js';
 import type { EvaluationResult } from './trainer-events.js';
+import { cleanMarginsCorrect } from './strategies/natural-training.js';
 
 /**
  * How a strategy shapes the run around its margins: what the model takes as input, what the
@@ -28,23 +29,28 @@ export interface StrategyRun {
   /**
    * Correct predictions of a training batch as a float32 scalar, before the step. Called inside
    * the gradient tape right after `margins`, with them; the caller keeps and disposes the result.
+   * `clean` is true when the margins are the clean logit differences z_y − z_j (natural
+   * training), so the count can come from them instead of another forward pass.
    */
-  trainCorrect(ctx: MarginStrategyContext, margins: tf.Tensor2D): tf.Scalar;
+  trainCorrect(ctx: MarginStrategyContext, margins: tf.Tensor2D, clean: boolean): tf.Scalar;
   /** Clean and certified accuracy of the first `options.limit` images of `dataset`. */
   evaluate(model: SequentialModel, dataset: ImageDataset, threat: Threat, options: EvaluateOptions): Promise<EvaluationResult>;
 }
 
 /**
  * The run of IBP strategies: the model takes the dataset's images with its normalization, the
- * warm-up applies, train accuracy is clean accuracy on the batch, and evaluation certifies every
- * location with IBP ({@link evaluateCertified}).
+ * warm-up applies, train accuracy is clean accuracy on the batch (from clean margins when the
+ * strategy's are clean, else from a forward pass), and evaluation certifies every location with
+ * IBP ({@link evaluateCertified}).
  */
 export const IBP_RUN: StrategyRun = {
   certificate: 'ibp',
   modelInput: (dataset) => ({ inputShape: [...dataset.shape], normalization: dataset.normalization }),
   metadata: {},
   warmup: true,
-  trainCorrect: (ctx) =>
-    tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(ctx.model.predict(ctx.images), 1), tf.cast(ctx.labels, 'int32')), 'float32')) as tf.Scalar),
+  trainCorrect: (ctx, margins, clean) =>
+    clean
+      ? cleanMarginsCorrect(margins, ctx.labels)
+      : tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(ctx.model.predict(ctx.images), 1), tf.cast(ctx.labels, 'int32')), 'float32')) as tf.Scalar),
   evaluate: evaluateCertified,
 };

@@ -10,7 +10,7 @@ import { batchEps, epochEpsRange, learningRate, NATURAL_EPS_THRESHOLD } from './
 import { describeThreat, type TrainConfig } from './train-config.js';
 import { createStrategy, strategyRun } from './strategy-registry.js';
 import './register-strategies.js';
-import { naturalTraining } from './strategies/natural-training.js';
+import { naturalTraining, isNaturalTraining } from './strategies/natural-training.js';
 import { saveCheckpoint, loadCheckpoint, findCheckpoint, CHECKPOINT_DIR } from './checkpoint.js';
 import { makeThreat } from './make-threat.js';
 import type { EpochMetrics, EvaluationResult, TrainEvent, TrainResult } from './trainer-events.js';
@@ -170,6 +170,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       const naturalEpoch = run.warmup && epsEnd < NATURAL_EPS_THRESHOLD;
       emit({ type: 'epoch-start', epoch, epochs: config.epochs, lr, epsStart, epsEnd, natural: naturalEpoch, batches: batchesPerEpoch });
       const s = naturalEpoch ? natural : strategy;
+      const cleanMargins = isNaturalTraining(s);
       const t0 = performance.now();
       let lossSum = 0;
       let correctSum = 0;
@@ -185,7 +186,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         try {
           const { value, grads } = tf.variableGrads(() => {
             const margins = s.margins(ctx);
-            correct = tf.keep(run.trainCorrect(ctx, margins));
+            correct = tf.keep(run.trainCorrect(ctx, margins, cleanMargins));
             return certificateLoss(margins, batch.y);
           }, vars);
           adam.step(grads, lr);

@@ -17,6 +17,7 @@ import {
   crossEntropy,
   certificateLoss,
   makeThreat,
+  IBP_RUN,
 } from '@patchcert/trainers';
 import type { GuidedPatchStrategy } from '@patchcert/unet-guide';
 import { assertClose, throwsCode } from './helpers.js';
@@ -104,6 +105,43 @@ natural('should make the certificate loss equal plain cross-entropy', () => {
     crossEntropy(model.predict(images), labels).dataSync()[0]!,
   ]);
   assertClose(a, b, 1e-5);
+});
+
+natural('should count train accuracy from clean margins exactly as argMax of the logits, ties included', () => {
+  // Rows with ties before, at and after the label: argMax takes the first maximum.
+  const logits = [
+    [1, 2, 2, 0],
+    [1, 2, 2, 0],
+    [1, 2, 2, 0],
+    [3, 3, 1, 1],
+    [3, 3, 1, 1],
+    [0, 0, 0, 0],
+    [0, 0, 0, 0],
+    [-1e-30, 0, 1e30, 2],
+  ];
+  const y = [1, 2, 0, 0, 1, 0, 3, 2];
+  const z = tf.tensor2d(logits);
+  const fake = { model: { predict: () => z }, images, labels: tf.tensor1d(y, 'int32') } as unknown as MarginStrategyContext;
+  for (let n = 0; n < y.length; n++) {
+    const one = { ...fake, model: { predict: () => z.slice(n, 1) }, labels: tf.tensor1d([y[n]!], 'int32') } as unknown as MarginStrategyContext;
+    const [fromMargins, fromArgMax] = tf.tidy(() => {
+      const m = naturalTraining().margins(one);
+      return [IBP_RUN.trainCorrect(one, m, true).dataSync()[0], IBP_RUN.trainCorrect(one, m, false).dataSync()[0]];
+    });
+    assert.is(fromMargins, fromArgMax, `row ${n}`);
+  }
+  const whole = tf.tidy(() => {
+    const m = naturalTraining().margins(fake);
+    return IBP_RUN.trainCorrect(fake, m, true).dataSync()[0];
+  });
+  assert.is(whole, 4); // rows 0, 3, 5 and 7
+  // On the model: the same count as a forward pass.
+  const [a, b] = tf.tidy(() => {
+    const m = naturalTraining().margins(ctx(0));
+    return [IBP_RUN.trainCorrect(ctx(0), m, true).dataSync()[0], IBP_RUN.trainCorrect(ctx(0), m, false).dataSync()[0]];
+  });
+  assert.is(a, b);
+  tf.dispose([z, fake.labels]);
 });
 
 natural.run();
