@@ -1,8 +1,7 @@
 import { tf } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
 import type { PatchThreat } from '../patch-threat.js';
-import { createPlan } from './create-plan.js';
-import { disposeBatch, locationsPerPass, prepareBatch, sharedOrigins } from './batch.js';
+import { certify } from '../certify.js';
 
 /**
  * How close (relative to the image's largest |margin|) a location's margin must come to the
@@ -44,28 +43,15 @@ export function worstCandidates(model: SequentialModel, images: tf.Tensor4D, lab
   const [batch, h, w] = images.shape;
   const total = threat.locations(h, w);
   const classes = model.numClasses;
-  // Filled inside the tidy, not returned from it: tidy walks every element of a returned typed array.
+  // Every location's margins through certify's own loop: images in label order and in groups
+  // small enough that a pass takes every location at once (no per-pass slices of the first-layer
+  // terms, one elided matmul per label run); a training batch is in random label order, and
+  // ranking it as one 256-image group cost 3 slices and ~230 one-image matmuls per pass.
   const margins = new Float32Array(batch * total * classes);
-  untaped(() =>
-    tf.tidy(() => {
-      const prep = { ...prepareBatch(model, images, labels, eps), hostLabels: labels };
-      const plan = createPlan(prep, threat, 'fast', false);
-      try {
-        const step = locationsPerPass(plan, batch, total, chunk);
-        for (let l0 = 0; l0 < total; l0 += step) {
-          const l1 = Math.min(total, l0 + step);
-          const k = l1 - l0;
-          const m = plan.margins(sharedOrigins(threat, h, w, batch, l0, l1));
-          const data = m.dataSync();
-          m.dispose();
-          for (let b = 0; b < batch; b++) margins.set(data.subarray(b * k * classes, (b + 1) * k * classes), (b * total + l0) * classes);
-        }
-      } finally {
-        plan.dispose();
-        disposeBatch(prep);
-      }
-    }),
-  );
+  untaped(() => {
+    const res = certify(model, images, labels, threat, { eps, marginMap: true, ...(chunk === undefined ? {} : { chunk }) });
+    res.marginMap!.forEach((m, b) => margins.set(m, b * total * classes));
+  });
   const lists: { rows: number[]; pad: number }[] = [];
   const isCandidate = new Uint8Array(total);
   const min = new Float64Array(classes);
