@@ -6,6 +6,8 @@ import { elidedMarginsCenterRadius } from '../elided-margins.js';
 import { intervalRelu } from '../interval-relu.js';
 import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
 import { cleanConvPass } from './clean-conv-pass.js';
+import { gatherRows, gatherTwo } from './host-gather.js';
+import { windowDense } from './conv-window-dense.js';
 
 /** Geometry of one conv layer of the window stage (sizes are the same for every location). */
 interface ConvStep {
@@ -111,8 +113,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
   // output is the clean output plus the window's term: rows whose windows start at the same
   // cell share the window's weight rows (few distinct starts: the window nearly fills the map).
   const fc1 = flatIdx + 1;
-  const windowedFc1 = host !== null && model.layers[fc1]?.type === 'dense' && fc1 < last;
-  const fc1Pre = windowedFc1
+  const windowFc1 = model.layers[fc1]?.type === 'dense' && fc1 < last;
+  const fc1Pre = host !== null && windowFc1
     ? tf.tidy(() => {
         const wts = model.weights[fc1]!;
         const cleanOut = tf.add(tf.matMul(tf.reshape(pre.flat, [batch, fh * fw * fc]), wts.kernel as tf.Tensor2D), wts.bias);
@@ -120,15 +122,34 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       })
     : null;
 
+  /** Host copies of the clean pixels and their boxes (data only: no gradient reaches them). */
+  let pixels: { clean: Float32Array; mu: Float32Array; r: Float32Array } | null = host;
   /**
-   * Rows `idx` of `[clean; window]` (center, `idx ≥ nClean` reads the window) and of
-   * `[0; window]` (radius, `idx = 0` is the zero row), as `[rows, channels]` tensors, with
-   * `tf.gather` so gradients reach the weights.
+   * Every row's input window (the stencil's bounding box at its origin): the box on stencil
+   * pixels, the clean pixel (radius 0) elsewhere, as `[rows, height, width, c]`.
    */
-  const compose = (cleanT: tf.Tensor2D, winMu: tf.Tensor, winR: tf.Tensor, ch: number, idxMu: Int32Array, idxR: Int32Array): { mu: tf.Tensor; r: tf.Tensor } => {
-    const srcMu = tf.concat([cleanT, tf.reshape(winMu, [-1, ch])], 0);
-    const srcR = tf.concat([tf.zeros([1, ch]), tf.reshape(winR, [-1, ch])], 0);
-    return { mu: tf.gather(srcMu, tf.tensor1d(idxMu, 'int32')), r: tf.gather(srcR, tf.tensor1d(idxR, 'int32')) };
+  const inputWindows = (origins: RowOrigins): { mu: tf.Tensor; r: tf.Tensor } => {
+    const px = (pixels ??= { clean: pre.input.clean.dataSync() as Float32Array, mu: pre.input.mu.dataSync() as Float32Array, r: pre.input.r.dataSync() as Float32Array });
+    const k = origins.perImage;
+    const n = batch * k;
+    const wH = threat.height;
+    const wW = threat.width;
+    const wm = new Float32Array(n * wH * wW * c);
+    const wr = new Float32Array(n * wH * wW * c);
+    for (let row = 0, q = 0; row < n; row++) {
+      const b = Math.floor(row / k);
+      for (let i = 0; i < wH; i++) {
+        for (let j = 0; j < wW; j++) {
+          const on = threat.stencil[i * wW + j] === 1;
+          const src = (b * h * w + (origins.rows[row]! + i) * w + origins.cols[row]! + j) * c;
+          for (let c2 = 0; c2 < c; c2++, q++) {
+            wm[q] = on ? px.mu[src + c2]! : px.clean[src + c2]!;
+            wr[q] = on ? px.r[src + c2]! : 0;
+          }
+        }
+      }
+    }
+    return { mu: tf.tensor4d(wm, [n, wH, wW, c]), r: tf.tensor4d(wr, [n, wH, wW, c]) };
   };
 
   /**
@@ -219,25 +240,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       let wH = threat.height;
       let wW = threat.width;
       let win = wH * wW;
-      const wm0 = new Float32Array(n * win * c);
-      const wr0 = new Float32Array(n * win * c);
-      for (let b = 0; b < batch; b++) {
-        for (let l = 0; l < k; l++) {
-          let q = (b * k + l) * win * c;
-          for (let i = 0; i < wH; i++) {
-            for (let j = 0; j < wW; j++) {
-              const on = threat.stencil[i * wW + j] === 1;
-              const src = (b * h * w + (aR[l]! + i) * w + aC[l]! + j) * c;
-              for (let c2 = 0; c2 < c; c2++, q++) {
-                wm0[q] = on ? hd.mu[src + c2]! : hd.clean[src + c2]!;
-                wr0[q] = on ? hd.r[src + c2]! : 0;
-              }
-            }
-          }
-        }
-      }
-      let mu: tf.Tensor = tf.tensor4d(wm0, [n, wH, wW, c]);
-      let r: tf.Tensor = tf.tensor4d(wr0, [n, wH, wW, c]);
+      let { mu, r } = inputWindows(origins);
 
       // Copies each row's region: table entry t ≥ 0 reads clean cell t of the row's image,
       // t < 0 reads cell −1−t of the row's window. The table is first merged into runs of
@@ -353,22 +356,11 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       return tf.tidy(() => {
         const k = origins.perImage;
         const n = batch * k;
-        // Input window: the stencil's bounding box at each row's origin.
         let aR = Int32Array.from(origins.rows);
         let aC = Int32Array.from(origins.cols);
         let wH = threat.height;
         let wW = threat.width;
-        const inIdx = new Int32Array(n * wH * wW);
-        for (let row = 0, q = 0; row < n; row++) {
-          const base = Math.floor(row / k) * h * w;
-          for (let i = 0; i < wH; i++) for (let j = 0; j < wW; j++) inIdx[q++] = base + (aR[row]! + i) * w + aC[row]! + j;
-        }
-        const ti = tf.tensor1d(inIdx, 'int32');
-        const stencil = tf.tensor4d(Float32Array.from(threat.stencil), [1, wH, wW, 1]);
-        const xc = tf.reshape(tf.gather(pre.input.clean, ti), [n, wH, wW, c]);
-        let mu: tf.Tensor = tf.add(xc, tf.mul(stencil, tf.sub(tf.reshape(tf.gather(pre.input.mu, ti), [n, wH, wW, c]), xc)));
-        let r: tf.Tensor = tf.mul(stencil, tf.reshape(tf.gather(pre.input.r, ti), [n, wH, wW, c]));
-
+        let { mu, r } = inputWindows(origins);
         for (const step of steps) {
           if (step.kind === 'relu') {
             ({ mu, r } = intervalRelu({ mu, r }));
@@ -403,17 +395,16 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
                 if (inRow && uc >= 0 && uc < wW) {
                   const wi = (row * wH + ur) * wW + uc;
                   idxMu[q] = nClean + wi;
-                  idxR[q] = 1 + wi;
+                  idxR[q] = wi;
                 } else {
                   idxMu[q] = base + prow * wp + pcol;
-                  idxR[q] = 0;
+                  idxR[q] = -1;
                 }
               }
             }
           }
-          const comp = compose(pre.padded[step.layer]!, mu, r, inC, idxMu, idxR);
-          const compMu = tf.reshape(comp.mu, [n, regH, regW, inC]) as tf.Tensor4D;
-          const compR = tf.reshape(comp.r, [n, regH, regW, inC]) as tf.Tensor4D;
+          const compMu = tf.reshape(gatherTwo(pre.padded[step.layer]!, tf.reshape(mu, [-1, inC]), idxMu), [n, regH, regW, inC]) as tf.Tensor4D;
+          const compR = tf.reshape(gatherRows(tf.reshape(r, [-1, inC]), idxR), [n, regH, regW, inC]) as tf.Tensor4D;
           const weights = model.weights[step.layer]!;
           const kernel = weights.kernel as tf.Tensor4D;
           mu = tf.add(tf.conv2d(compMu, kernel, [sh, sw], 'valid'), weights.bias);
@@ -424,36 +415,43 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
           wW = oW;
         }
 
-        // Full map at the flatten: clean activations with each row's window written in.
-        const cells = fh * fw;
-        const nClean = batch * cells;
-        const idxMu = new Int32Array(n * cells);
-        const idxR = new Int32Array(n * cells);
-        for (let row = 0, q = 0; row < n; row++) {
-          const base = Math.floor(row / k) * cells;
-          const ar = aR[row]!;
-          const ac = aC[row]!;
-          for (let i = 0; i < fh; i++) {
-            const ur = i - ar;
-            const inRow = ur >= 0 && ur < wH;
-            for (let j = 0; j < fw; j++, q++) {
-              const uc = j - ac;
-              if (inRow && uc >= 0 && uc < wW) {
-                const wi = (row * wH + ur) * wW + uc;
-                idxMu[q] = nClean + wi;
-                idxR[q] = 1 + wi;
-              } else {
-                idxMu[q] = base + i * fw + j;
-                idxR[q] = 0;
+        let box: { mu: tf.Tensor; r: tf.Tensor };
+        if (windowFc1) {
+          // The first dense layer from the window's change only (see windowDense).
+          const wts = model.weights[fc1]!;
+          const geo = { perImage: k, aR, aC, wH, wW, fh, fw, fc };
+          box = propagateCenterRadius(model, windowDense({ mu, r }, pre.flat, geo, wts.kernel as tf.Tensor2D, wts.bias), fc1 + 1, last);
+        } else {
+          // Full map at the flatten: clean activations with each row's window written in.
+          const cells = fh * fw;
+          const nClean = batch * cells;
+          const idxMu = new Int32Array(n * cells);
+          const idxR = new Int32Array(n * cells);
+          for (let row = 0, q = 0; row < n; row++) {
+            const base = Math.floor(row / k) * cells;
+            const ar = aR[row]!;
+            const ac = aC[row]!;
+            for (let i = 0; i < fh; i++) {
+              const ur = i - ar;
+              const inRow = ur >= 0 && ur < wH;
+              for (let j = 0; j < fw; j++, q++) {
+                const uc = j - ac;
+                if (inRow && uc >= 0 && uc < wW) {
+                  const wi = (row * wH + ur) * wW + uc;
+                  idxMu[q] = nClean + wi;
+                  idxR[q] = wi;
+                } else {
+                  idxMu[q] = base + i * fw + j;
+                  idxR[q] = -1;
+                }
               }
             }
           }
+          const flatMu = tf.reshape(gatherTwo(pre.flat, tf.reshape(mu, [-1, fc]), idxMu), [n, cells * fc]);
+          const flatR = tf.reshape(gatherRows(tf.reshape(r, [-1, fc]), idxR), [n, cells * fc]);
+          box = propagateCenterRadius(model, { mu: flatMu, r: flatR }, flatIdx + 1, last);
         }
-        const comp = compose(pre.flat, mu, r, fc, idxMu, idxR);
-        const flatMu = tf.reshape(comp.mu, [n, cells * fc]);
-        const flatR = tf.reshape(comp.r, [n, cells * fc]);
-        const box = propagateCenterRadius(model, { mu: flatMu, r: flatR }, flatIdx + 1, last);
-        return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
+        return elidedMarginsCenterRadius(model, { mu: tf.reshape(box.mu, [batch, k, -1]), r: tf.reshape(box.r, [batch, k, -1]) }, onehot, prep.hostLabels);
       });
     },
     dispose() {
