@@ -231,6 +231,13 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
    * Certification pass with the same origins for every image: index tables are built once per
    * location (not per row) and regions are copied on the host.
    */
+  // Region buffers reused across passes (fresh 20 MB arrays per layer cost page faults and GC).
+  const buffers: Float32Array[] = [];
+  const scratch = (slot: number, size: number): Float32Array => {
+    if ((buffers[slot]?.length ?? -1) < size) buffers[slot] = new Float32Array(size);
+    return buffers[slot]!.subarray(0, size);
+  };
+
   const hostSharedMargins = (origins: RowOrigins, hd: NonNullable<typeof host>): tf.Tensor3D =>
     tf.tidy(() => {
       const k = origins.perImage;
@@ -249,8 +256,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         const segs = mergeRuns(tab, k, size);
         const wm = mu.dataSync() as Float32Array;
         const wr = r.dataSync() as Float32Array;
-        const outMu = new Float32Array(n * size * ch);
-        const outR = new Float32Array(n * size * ch);
+        const outMu = scratch(0, n * size * ch);
+        const outR = scratch(1, n * size * ch);
         for (let b = 0; b < batch; b++) {
           const cleanBase = b * cleanCells;
           for (let l = 0; l < k; l++) {
@@ -266,7 +273,10 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
               // Plain loops: runs are short, and subarray() would allocate per run.
               if (src >= 0) {
                 const a = (cleanBase + src) * ch - dst;
-                for (let e = dst, end = dst + len; e < end; e++) outMu[e] = cleanH[a + e]!;
+                for (let e = dst, end = dst + len; e < end; e++) {
+                  outMu[e] = cleanH[a + e]!;
+                  outR[e] = 0;
+                }
               } else {
                 const a = (winBase - 1 - src) * ch - dst;
                 for (let e = dst, end = dst + len; e < end; e++) {
@@ -314,7 +324,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         const [cm, cr] = assemble(tab, size, inC, hd.padded[step.layer]!, hp * wp);
         const weights = model.weights[step.layer]!;
         const kernel = weights.kernel as tf.Tensor4D;
-        mu = tf.add(tf.conv2d(tf.tensor4d(cm, [n, regH, regW, inC]), kernel, [sh, sw], 'valid'), weights.bias);
+        mu = tf.fused.conv2d({ x: tf.tensor4d(cm, [n, regH, regW, inC]), filter: kernel, strides: [sh, sw], pad: 'valid', bias: weights.bias });
         r = tf.conv2d(tf.tensor4d(cr, [n, regH, regW, inC]), tf.abs(kernel), [sh, sw], 'valid');
         aR = oR;
         aC = oC;
