@@ -63,8 +63,9 @@ export interface GuidedPatchStrategy extends MarginStrategy {
  * Guided certificate training (reference `patch-nn`, §7): per batch a U-Net predicts every
  * location's margin lower bounds, k/classes locations per (image, class) are drawn from
  * softmax(−T·prediction) without replacement, repeated picks within an image are merged, and
- * the margins are the per-class minimum of the IBP bounds over those locations (0 at y). After
- * the classifier's step the U-Net is fitted by MSE to the detached bounds of that batch.
+ * the margins are the per-class minimum of the IBP bounds over those locations (0 at y). In a
+ * training batch the U-Net is then fitted by MSE to the detached bounds of that batch, on the
+ * forward pass it sampled from (no afterStep).
  *
  * @returns a MarginStrategy to hand to the trainer (its state holds the U-Net, BN running
  *   statistics and Adam, so checkpoints resume guided training exactly).
@@ -72,15 +73,13 @@ export interface GuidedPatchStrategy extends MarginStrategy {
  *   batch, not a multiple of the class count).
  * @example
  * const strategy = guidedPatches({ k: 10, threat: squarePatch(2), learningRate: 5e-4, seed: rng.seed() });
- * const m = strategy.margins({ model, images, labels, eps, rng, training: true }); // [B, 10]
- * strategy.afterStep?.(ctx);
+ * const m = strategy.margins({ model, images, labels, eps, rng, training: true }); // [B, 10]; the U-Net is updated too
  */
 export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrategy {
   const { k } = options;
   assert(Number.isInteger(k) && k >= 1, () => `Error in guidedPatches: k must be a positive integer, but got ${k}.`, 'INVALID_OPTION');
   const bound: LocationMarginsFn = options.locationMargins ?? locationMargins;
   let guide: UNetGuide | null = null;
-  let pending: { sample: GuidedSample; targets: Float32Array } | null = null;
   let lastEpoch: number | undefined;
   let lastUNetLoss = Number.NaN;
   let lastLocationsPerImage = 0;
@@ -136,31 +135,38 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
     },
     margins(ctx: MarginStrategyContext): tf.Tensor2D {
       const g = ensureGuide(ctx);
+      const locationBounds = (sample: GuidedSample): tf.Tensor3D =>
+        bound(ctx.model, ctx.images, ctx.labels, threatOf(ctx), { locations: sample.locations, eps: ctx.eps });
       const x = normalizeImages(ctx.images, ctx.model.metadata.normalization);
-      let sample: GuidedSample;
+      let lm: tf.Tensor3D | undefined;
       try {
-        sample = g.sample(x, ctx.rng, ctx.training);
+        if (ctx.training) {
+          // The U-Net is fitted here, on the forward pass it sampled from, rather than in
+          // afterStep (a second forward pass). Its inputs are the same either way: the U-Net's
+          // weights, these images and the classifier's bounds before the classifier's step.
+          const r = g.sampleAndFit(x, ctx.rng, (sample) => {
+            lm = tf.keep(locationBounds(sample));
+            return lm.dataSync();
+          });
+          lastLocationsPerImage = r.sample.width;
+          lastUNetLoss = r.loss;
+        } else {
+          const sample = g.sample(x, ctx.rng, false);
+          lastLocationsPerImage = sample.width;
+          lm = locationBounds(sample);
+        }
+      } catch (e) {
+        lm?.dispose();
+        throw e;
       } finally {
         x.dispose();
       }
-      lastLocationsPerImage = sample.width;
+      const bounds = lm!;
       return tf.tidy(() => {
-        const lm = bound(ctx.model, ctx.images, ctx.labels, threatOf(ctx), { locations: sample.locations, eps: ctx.eps });
-        // Detached copy for the U-Net's targets; read here so afterStep needs no tensor kept alive.
-        pending = ctx.training ? { sample, targets: (lm.dataSync() as Float32Array).slice() } : null;
-        return tf.min(lm, 1) as tf.Tensor2D;
+        const m = tf.min(bounds, 1) as tf.Tensor2D;
+        bounds.dispose();
+        return m;
       });
-    },
-    afterStep(ctx: MarginStrategyContext): void {
-      if (!pending || !guide || !ctx.training) return;
-      const { sample, targets } = pending;
-      pending = null;
-      const x = normalizeImages(ctx.images, ctx.model.metadata.normalization);
-      try {
-        lastUNetLoss = guide.fit(x, sample, targets);
-      } finally {
-        x.dispose();
-      }
     },
     startEpoch(): void {
       guide?.startEpoch();
@@ -174,13 +180,11 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
       const next = UNetGuide.fromState(saved);
       guide?.dispose();
       guide = next;
-      pending = null;
       lastEpoch = typeof state['epoch'] === 'number' ? state['epoch'] : undefined;
     },
     dispose(): void {
       guide?.dispose();
       guide = null;
-      pending = null;
     },
   };
 }

@@ -1,5 +1,8 @@
 import { tf, Rng, PatchcertError, assert } from '@patchcert/backend';
 import { encodeTensor, decodeTensor, type EncodedTensor } from './internal/tensor-codec.js';
+import { conv2dBias } from './internal/conv-ops.js';
+import { batchNormalize } from './internal/batch-norm.js';
+import { channelMoments } from './internal/channel-stats.js';
 
 /** Options of {@link ResNetUNet}. All optional fields have the defaults listed. */
 export interface ResNetUNetOptions {
@@ -132,6 +135,7 @@ export class ResNetUNet {
    *
    * @param x - normalized images `[batch, height, width, channels]` (the classifier's input).
    * @param options - BatchNorm mode; a train-mode pass with `updateRunningStats` changes state.
+   *   Differentiable with respect to the variables, not to `x` (no input gradient is computed).
    * @throws PatchcertError `SHAPE_MISMATCH` when `x` does not match `inputShape`.
    */
   forward(x: tf.Tensor4D, options: UNetForwardOptions = {}): tf.Tensor4D {
@@ -147,8 +151,9 @@ export class ResNetUNet {
     const pending: Array<[tf.Variable, tf.Tensor]> = [];
     const out = tf.tidy(() => {
       const bn = (p: BatchNorm, t: tf.Tensor4D): tf.Tensor4D => this.batchNorm(p, t, training, update ? pending : null);
-      const xOriginal = tf.relu(applyConv(this.convOriginalSize1, tf.relu(applyConv(this.convOriginalSize0, x))));
-      const l0 = tf.relu(bn(this.layer0.bn, applyConv(this.layer0.conv, x)));
+      // The first convolutions read the images: no gradient with respect to them is computed.
+      const xOriginal = tf.relu(applyConv(this.convOriginalSize1, tf.relu(applyConv(this.convOriginalSize0, x, false))));
+      const l0 = tf.relu(bn(this.layer0.bn, applyConv(this.layer0.conv, x, false)));
       let l1: tf.Tensor4D = tf.maxPool(l0, [3, 3], [2, 2], 1);
       for (const b of this.layer1) l1 = this.basicBlock(b, l1, bn);
       let l2 = l1;
@@ -296,7 +301,7 @@ export class ResNetUNet {
       mean = p.runningMean;
       variance = p.runningVar;
     }
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, BN_EPS))), p.gamma), p.beta);
+    return batchNormalize(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, mean as tf.Tensor1D, variance as tf.Tensor1D, BN_EPS, training);
   }
 }
 
@@ -310,26 +315,9 @@ function applyConcatConv(c: Conv, a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
   const [kh, kw, , cout] = c.kernel.shape as [number, number, number, number];
   const ka = tf.slice(c.kernel as tf.Tensor4D, [0, 0, 0, 0], [kh, kw, ca, cout]);
   const kb = tf.slice(c.kernel as tf.Tensor4D, [0, 0, ca, 0], [kh, kw, b.shape[3], cout]);
-  const y = tf.add(tf.conv2d(a, ka, c.stride, c.pad), tf.conv2d(b, kb, c.stride, c.pad)) as tf.Tensor4D;
-  return c.bias ? tf.add(y, c.bias) : y;
+  return tf.add(conv2dBias(a, ka, c.bias as tf.Tensor1D | null, c.stride, c.pad), conv2dBias(b, kb, null, c.stride, c.pad));
 }
 
-/**
- * Per-channel mean and biased variance over batch and space, as a [1, N]·[N, C] product:
- * tfjs reduces NHWC over leading axes with a transpose and a slow Sum on wasm; matMul is fast
- * and its gradient is a matMul too.
- */
-function channelMoments(x: tf.Tensor4D): { mean: tf.Tensor; variance: tf.Tensor } {
-  const c = x.shape[3];
-  const n = x.size / c;
-  const flat = tf.reshape(x, [n, c]) as tf.Tensor2D;
-  const w = tf.fill([1, n], 1 / n) as tf.Tensor2D;
-  const mean = tf.reshape(tf.matMul(w, flat), [c]);
-  const variance = tf.reshape(tf.matMul(w, tf.square(tf.sub(flat, mean))), [c]);
-  return { mean, variance };
-}
-
-function applyConv(c: Conv, x: tf.Tensor4D): tf.Tensor4D {
-  const y = tf.conv2d(x, c.kernel as tf.Tensor4D, c.stride, c.pad);
-  return c.bias ? tf.add(y, c.bias) : y;
+function applyConv(c: Conv, x: tf.Tensor4D, inputGrad = true): tf.Tensor4D {
+  return conv2dBias(x, c.kernel as tf.Tensor4D, c.bias as tf.Tensor1D | null, c.stride, c.pad, inputGrad);
 }

@@ -122,10 +122,7 @@ export class UNetGuide {
     const values = pred.dataSync();
     const shape = pred.shape;
     pred.dispose();
-    return sampleGuidedLocations(values, shape, this.drawsPerClass, rng, {
-      temperature: this.temperature,
-      transposeCoordinates: this.transposeCoordinates,
-    });
+    return this.draw(values, shape, rng);
   }
 
   /**
@@ -142,15 +139,52 @@ export class UNetGuide {
    * @throws PatchcertError `SHAPE_MISMATCH` when `margins` does not match `sample`.
    */
   fit(x: tf.Tensor4D, sample: GuidedSample, margins: ArrayLike<number> | tf.Tensor): number {
+    const targets = margins instanceof tf.Tensor ? margins.dataSync() : margins;
+    this.checkTargets(x.shape[0], sample, targets);
+    const { value, grads } = tf.variableGrads(() => {
+      const p = this.unet.predictMargins(x, this.patch, { training: true, updateRunningStats: true });
+      return this.loss(p, sample, targets);
+    }, this.unet.trainableVariables());
+    return this.step(value, grads);
+  }
+
+  /**
+   * {@link sample} and {@link fit} in one forward pass of the U-Net: the train-mode prediction the
+   * draws come from is the one the MSE is taken of (the weights and batch statistics are the
+   * same in both, so the result is the same as calling the two in turn).
+   *
+   * @param x - normalized images `[batch, height, width, channels]`.
+   * @param rng - the run's generator (the Gumbel noise).
+   * @param bound - the true margins `[batch, sample.width, classes]` of the drawn locations (read,
+   *   not differentiated by the U-Net); called once, between the draw and the U-Net's update.
+   * @returns the draw and the MSE before the update.
+   */
+  sampleAndFit(x: tf.Tensor4D, rng: Rng, bound: (sample: GuidedSample) => ArrayLike<number>): { sample: GuidedSample; loss: number } {
+    let sample: GuidedSample | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const p = this.unet.predictMargins(x, this.patch, { training: true, updateRunningStats: true });
+      sample = this.draw(p.dataSync(), p.shape, rng);
+      const targets = bound(sample);
+      this.checkTargets(x.shape[0], sample, targets);
+      return this.loss(p, sample, targets);
+    }, this.unet.trainableVariables());
+    return { sample: sample!, loss: this.step(value, grads) };
+  }
+
+  private draw(values: ArrayLike<number>, shape: [number, number, number, number], rng: Rng): GuidedSample {
+    return sampleGuidedLocations(values, shape, this.drawsPerClass, rng, {
+      temperature: this.temperature,
+      transposeCoordinates: this.transposeCoordinates,
+    });
+  }
+
+  /**
+   * The U-Net's MSE at the draws of `sample` (all class channels), the mean over all
+   * batch·(classes·drawsPerClass)·classes entries including the true-class zeros (§7.3).
+   */
+  private loss(p: tf.Tensor4D, sample: GuidedSample, targets: ArrayLike<number>): tf.Scalar {
     const { batch, width, classes, drawsPerClass } = sample;
     const [rows, cols] = sample.grid;
-    const targets = margins instanceof tf.Tensor ? margins.dataSync() : margins;
-    if (targets.length !== batch * width * classes || x.shape[0] !== batch || classes !== this.unet.classes) {
-      throw new PatchcertError(
-        'SHAPE_MISMATCH',
-        `Error in UNetGuide.fit: margins must be [${batch}, ${width}, ${this.unet.classes}] for a batch of ${x.shape[0]}, but got ${targets.length} values for ${classes} classes.`,
-      );
-    }
     const cells = rows * cols;
     // Dense target and count maps: Σ_draws (p − t)² = Σ_cells count·(p − t_cell)², since repeated
     // draws of one cell share one true bound. No gather, so no UnsortedSegmentSum gradient.
@@ -160,20 +194,33 @@ export class UNetGuide {
         const slot = sample.cellSlots[n * cells + cell]!;
         if (slot < 0) continue;
         const src = (n * width + slot) * classes;
-        targetMap.set(Array.prototype.slice.call(targets, src, src + classes) as number[], (n * cells + cell) * classes);
+        const dst = (n * cells + cell) * classes;
+        for (let j = 0; j < classes; j++) targetMap[dst + j] = targets[src + j]!;
       }
     }
     const entries = batch * classes * drawsPerClass * classes;
-    const trainable = this.unet.trainableVariables();
-    const { value, grads } = tf.tidy(() => {
-      const t = tf.tensor4d(targetMap, [batch, rows, cols, classes]);
-      const w = tf.tensor4d(sample.cellCounts, [batch, rows, cols, 1]);
-      const r = tf.variableGrads(() => {
-        const p = this.unet.predictMargins(x, this.patch, { training: true, updateRunningStats: true });
-        return tf.div(tf.sum(tf.mul(w, tf.square(tf.sub(p, t)))), entries) as tf.Scalar;
-      }, trainable);
-      return r;
-    });
+    const t = tf.tensor4d(targetMap, [batch, rows, cols, classes]);
+    const w = tf.tensor4d(sample.cellCounts, [batch, rows, cols, 1]);
+    // Σ w·d² as the product [1, M]·[M, 1]: tf.sum's gradient uploads a host array of ones the
+    // size of the map, a matMul's gradient is two matMuls.
+    const size = batch * cells * classes;
+    const d = tf.sub(p, t);
+    const sq = tf.matMul(tf.reshape(tf.mul(w, d), [1, size]) as tf.Tensor2D, tf.reshape(d, [size, 1]) as tf.Tensor2D);
+    return tf.div(tf.reshape(sq, []), entries) as tf.Scalar;
+  }
+
+  private checkTargets(images: number, sample: GuidedSample, targets: ArrayLike<number>): void {
+    const { batch, width, classes } = sample;
+    if (targets.length !== batch * width * classes || images !== batch || classes !== this.unet.classes) {
+      throw new PatchcertError(
+        'SHAPE_MISMATCH',
+        `Error in UNetGuide.fit: margins must be [${batch}, ${width}, ${this.unet.classes}] for a batch of ${images}, but got ${targets.length} values for ${classes} classes.`,
+      );
+    }
+  }
+
+  /** One Adam step on the gradients (summed over the epoch with `accumulateGradients`); returns the loss. */
+  private step(value: tf.Scalar, grads: tf.NamedTensorMap): number {
     const byName: Record<string, tf.Tensor> = {};
     for (const [vname, g] of Object.entries(grads)) byName[this.nameOf.get(vname) ?? vname] = g;
     if (this.accumulateGradients) {

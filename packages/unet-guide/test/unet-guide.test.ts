@@ -130,12 +130,47 @@ guideSuite('should resume from getState: identical predictions and identical nex
   b.dispose();
 });
 
+guideSuite('[sampleAndFit] should draw, fit and update exactly as sample then fit, from one forward pass', () => {
+  for (const accumulateGradients of [false, true]) {
+    const make = () => new UNetGuide({ inputShape: [28, 28, 1], patch: 2, drawsPerClass: 2, seed: 6, learningRate: 1e-3, accumulateGradients });
+    const [a, b] = [make(), make()];
+    const x = images(6);
+    const labels = [5, 4, 3, 2, 1, 0];
+    for (let step = 0; step < 2; step++) {
+      const sa = a.sample(x, new Rng(10 + step), true);
+      const la = a.fit(x, sa, syntheticMargins(x, labels, sa));
+      let calls = 0;
+      const { sample: sb, loss: lb } = b.sampleAndFit(x, new Rng(10 + step), (s) => {
+        calls++;
+        return syntheticMargins(x, labels, s);
+      });
+      assert.is(calls, 1);
+      assert.equal(Array.from(sb.picks), Array.from(sa.picks));
+      assert.equal(Array.from(sb.locations), Array.from(sa.locations));
+      assert.ok(Math.abs(lb - la) <= 1e-6 * Math.abs(la), `loss ${lb} vs ${la}`);
+    }
+    // Weights, BatchNorm running statistics and Adam state all moved the same way.
+    const sa = a.getState();
+    const sb = b.getState();
+    for (const [name, enc] of Object.entries(sa.unet)) assert.equal(sb.unet[name], enc, name);
+    assert.equal(sb.adam, sa.adam);
+    assert.equal(sb.accumulated, sa.accumulated);
+    const before = tf.memory().numTensors;
+    b.sampleAndFit(x, new Rng(3), (s) => syntheticMargins(x, labels, s));
+    assert.is(tf.memory().numTensors, before, 'sampleAndFit leaks no tensors');
+    x.dispose();
+    a.dispose();
+    b.dispose();
+  }
+});
+
 guideSuite('should throw for a patch larger than the image and for margins of the wrong size', () => {
   throwsCode(() => new UNetGuide({ inputShape: [28, 28, 1], patch: 29 }), 'INVALID_OPTION');
   const g = new UNetGuide({ inputShape: [28, 28, 1], patch: 2 });
   const x = images(5);
   const s = g.sample(x, new Rng(1), false);
   throwsCode(() => g.fit(x, s, new Float32Array(3)), 'SHAPE_MISMATCH');
+  throwsCode(() => g.sampleAndFit(x, new Rng(1), () => new Float32Array(3)), 'SHAPE_MISMATCH');
   throwsCode(() => g.setState({ format: 'nope' } as never), 'DATA_FORMAT');
   x.dispose();
   g.dispose();
