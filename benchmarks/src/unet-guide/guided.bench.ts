@@ -1,8 +1,12 @@
-// unet-guide/guided: what one certificate-training step costs with guided(10) (U-Net sampling,
-// bounds for the merged locations, U-Net fit) next to random(10) and all-patch, for the MNIST
-// MLP (784-255-10) and a 2×2 patch, on wasm. A guided step bounds at most 10 locations per image
-// like random(10); the difference between the two rows is the U-Net's overhead.
+// unet-guide/guided: what one certificate-training step costs with guided(10) (one U-Net forward
+// pass that both samples and is fitted, bounds for the merged locations, the U-Net's backward
+// pass and Adam) next to random(10) and all-patch, for the MNIST MLP (784-255-10) and a 2×2
+// patch, at the reference's batch of 256, on wasm, in one run. A guided step bounds at most 10
+// locations per image like random(10); the difference between the two rows is the U-Net's
+// overhead. Cost is also given in CPU time of this process (steadier than wall time on a shared
+// machine) and as images per CPU-second, the figure issue 7's target (≥ 1,600) is stated in.
 import { Bench } from 'tinybench';
+import { loadavg } from 'node:os';
 import { initBackend, describeBackend, tf, Rng } from '@patchcert/backend';
 import { squarePatch, type MarginStrategy, type MarginStrategyContext, type ThreatModel } from '@patchcert/bounds';
 import { buildModel, type SequentialModel } from '@patchcert/models';
@@ -11,9 +15,11 @@ import { guidedPatches, type GuidedPatchStrategy } from '@patchcert/unet-guide';
 import { benchOptions, type BenchPreset } from '../internal/preset.js';
 import { sideBySide } from '../internal/side-by-side.js';
 import type { BenchRunOptions } from '../internal/options.js';
-import { recordBench } from '../internal/results.js';
+import { fmt, medianMs, recordBench, recordSection, type Cell } from '../internal/results.js';
 
 const THREAT = squarePatch(2);
+/** The reference's batch size (reference-spec §7.4). */
+const BATCH = 256;
 
 interface StepInputs {
   model: SequentialModel;
@@ -23,7 +29,7 @@ interface StepInputs {
   rng: Rng;
 }
 
-/** One training step: margins inside variableGrads, Adam, then the strategy's afterStep. */
+/** One training step: margins inside variableGrads (guided fits its U-Net there), Adam, afterStep. */
 function step(s: MarginStrategy, inp: StepInputs): void {
   const ctx: MarginStrategyContext & { threat: ThreatModel } = {
     model: inp.model,
@@ -41,17 +47,30 @@ function step(s: MarginStrategy, inp: StepInputs): void {
   tf.dispose([value, ...Object.values(grads)]);
 }
 
-function addStepTask(bench: Bench, name: string, batch: number, makeStrategy: () => MarginStrategy, onlyUNet = false): void {
+interface Row {
+  label: string;
+  task: string;
+  cpuMs: number;
+  steps: number;
+}
+
+function addStepTask(bench: Bench, row: Row, makeStrategy: () => MarginStrategy, onlyUNet = false): void {
   let inp: StepInputs | undefined;
   let strategy: MarginStrategy | undefined;
+  const run = (): void => {
+    if (!onlyUNet) return step(strategy!, inp!);
+    // The U-Net's share of a guided step: one forward pass, the draw and the fit on fixed targets.
+    const g = (strategy as GuidedPatchStrategy).guide!;
+    g.sampleAndFit(inp!.x, inp!.rng, (sample) => new Float32Array(sample.batch * sample.width * 10));
+  };
   bench.add(
-    name,
+    row.task,
     () => {
-      if (!onlyUNet) return step(strategy!, inp!);
-      // The U-Net's share of a guided step: predict + sample, then one fit on fixed targets.
-      const g = (strategy as GuidedPatchStrategy).guide!;
-      const sample = g.sample(inp!.x, inp!.rng, true);
-      g.fit(inp!.x, sample, new Float32Array(sample.batch * sample.width * 10));
+      const c0 = process.cpuUsage();
+      run();
+      const c = process.cpuUsage(c0);
+      row.cpuMs += (c.user + c.system) / 1000;
+      row.steps++;
     },
     {
       beforeAll: () => {
@@ -59,8 +78,8 @@ function addStepTask(bench: Bench, name: string, batch: number, makeStrategy: ()
         inp = {
           model,
           adam: new Adam(model.trainableVariables()),
-          x: tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D,
-          y: tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'),
+          x: tf.randomUniform([BATCH, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D,
+          y: tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32'),
           rng: new Rng(1),
         };
         strategy = makeStrategy();
@@ -69,6 +88,7 @@ function addStepTask(bench: Bench, name: string, batch: number, makeStrategy: ()
       },
       afterAll: () => {
         strategy?.dispose?.();
+        inp!.adam.dispose();
         tf.dispose([inp!.x, inp!.y]);
         inp!.model.dispose();
         inp = undefined;
@@ -78,22 +98,50 @@ function addStepTask(bench: Bench, name: string, batch: number, makeStrategy: ()
 }
 
 /**
- * Runs the guided step benchmarks on wasm (or `options.backends[0]`).
- * @param preset - `quick` (batch 32) or `full` (batch 128).
+ * Runs the guided step benchmarks on wasm (or `options.backends[0]`), batch 256 in both presets
+ * (the quick preset times fewer steps).
  */
 export async function run(preset: BenchPreset, options: BenchRunOptions = {}): Promise<void> {
   const backend = options.backends?.[0] ?? 'wasm';
   await initBackend(backend);
-  // One batch size for every row, so the rows compare per step and per image.
-  const batch = preset === 'quick' ? 32 : 128;
   const bench = new Bench(benchOptions(preset, `unet-guide/guided ${describeBackend()}`));
   const threat = THREAT;
-  addStepTask(bench, `guided(10) step mlp ${batch}x28x28x1 2x2`, batch, () => guidedPatches({ k: 10, threat, seed: 1 }));
-  addStepTask(bench, `guided(10) U-Net only (sample + fit) ${batch}x28x28x1`, batch, () => guidedPatches({ k: 10, threat, seed: 1 }), true);
-  addStepTask(bench, `random(10) step mlp ${batch}x28x28x1 2x2`, batch, () => randomPatches(10, threat));
-  addStepTask(bench, `all-patch (729) step mlp ${batch}x28x28x1 2x2`, batch, () => allPatches(threat));
+  const rows: Row[] = [
+    { label: 'guided(10)', task: `guided(10) step mlp ${BATCH}x28x28x1 2x2`, cpuMs: 0, steps: 0 },
+    { label: 'guided(10), U-Net only (forward, draw, fit)', task: `guided(10) U-Net only (sample + fit) ${BATCH}x28x28x1`, cpuMs: 0, steps: 0 },
+    { label: 'random(10)', task: `random(10) step mlp ${BATCH}x28x28x1 2x2`, cpuMs: 0, steps: 0 },
+    { label: 'all-patch (729 locations)', task: `all-patch (729) step mlp ${BATCH}x28x28x1 2x2`, cpuMs: 0, steps: 0 },
+  ];
+  const load = loadavg()[0]!;
+  addStepTask(bench, rows[0]!, () => guidedPatches({ k: 10, threat, seed: 1 }));
+  addStepTask(bench, rows[1]!, () => guidedPatches({ k: 10, threat, seed: 1 }), true);
+  addStepTask(bench, rows[2]!, () => randomPatches(10, threat));
+  addStepTask(bench, rows[3]!, () => allPatches(threat));
   await bench.run();
   console.table(bench.table());
   recordBench(bench);
   console.table(sideBySide([[backend, bench]]));
+
+  const cpuPerStep = (r: Row): number => r.cpuMs / r.steps;
+  const random = cpuPerStep(rows[2]!);
+  const table: Cell[][] = rows.map((r) => [
+    r.label,
+    BATCH,
+    fmt(medianMs(bench, r.task)),
+    fmt(cpuPerStep(r)),
+    fmt((BATCH * 1000) / cpuPerStep(r)),
+    fmt(cpuPerStep(r) / random),
+    r.steps,
+  ]);
+  recordSection({
+    title: `guided(10) vs random(10) vs all-patch, MNIST MLP, 2×2 patch, batch ${BATCH}, ${describeBackend()}`,
+    columns: ['strategy', 'batch', 'step ms (median, wall)', 'CPU ms / step (mean)', 'images per CPU-second', '× random(10) (CPU)', 'steps'],
+    rows: table,
+    notes: [
+      `load average ${load.toFixed(1)} when the suite started; CPU ms = this process' user + system time per step, over every timed step.`,
+      "Issue 7's target: guided(10) ≥ 1,600 images per CPU-second (the reference reaches ~830 with OpenBLAS).",
+    ],
+  });
+  console.log(`\nunet-guide/guided, batch ${BATCH}, load ${load.toFixed(1)}: CPU ms per step and images per CPU-second`);
+  console.table(Object.fromEntries(rows.map((r) => [r.label, { 'CPU ms / step': fmt(cpuPerStep(r)), 'images / CPU-s': fmt((BATCH * 1000) / cpuPerStep(r)) }])));
 }
