@@ -8,6 +8,7 @@ import { squarePatch, rectanglePatch, namedShape, type PatchThreat } from '@patc
 import { prepareBatch, disposeBatch, explicitOrigins } from '../src/internal/batch.js';
 import { createPlan } from '../src/internal/create-plan.js';
 import { foldMinOverLocations } from '../src/internal/min-over-locations.js';
+import { copyRuns, type Runs } from '../src/internal/host-gather.js';
 import { paperModel, customModel, randomImages, randomLabels, assertClose, conv, dense, relu, flatten, CIFAR_NORM } from './_helpers.js';
 
 await initBackend('wasm');
@@ -82,4 +83,21 @@ for (const [name, make, shape] of models) {
   }
 }
 
+const runs = suite('copyRuns');
+
+runs('should copy runs from several sources with zeros between and after them, and reject a run outside its source', () => {
+  const a = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const b = tf.tensor1d(Float32Array.from({ length: 40 }, (_, i) => 100 + i));
+  // b[3..23) is 20 floats: long enough for the heap copy; a's runs are short loops.
+  const r: Runs = { src: Uint8Array.from([0, 1, 0]), off: Int32Array.from([2, 3, 9]), len: Int32Array.from([3, 20, 1]), skip: Int32Array.from([1, 0, 2]), count: 3 };
+  const out = copyRuns([a, b], r, 30);
+  const want = [0, 2, 3, 4, ...Array.from({ length: 20 }, (_, i) => 103 + i), 0, 0, 9, 0, 0, 0];
+  assert.equal(Array.from(out.dataSync()), want);
+  const before = tf.memory().numTensors;
+  assert.throws(() => copyRuns([a, b], { ...r, off: Int32Array.from([8, 3, 9]) }, 30), /run 0 must read inside an input/);
+  assert.is(tf.memory().numTensors, before, 'no tensor leaks from a rejected copy');
+  tf.dispose([a, b, out]);
+});
+
 cw.run();
+runs.run();

@@ -1,20 +1,24 @@
 // Registers patchcert's kernels. On wasm: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
 // training needs (Conv2DBackpropFilter, UnsortedSegmentSum), faster replacements for slow stock
-// paths (AvgPoolGrad, BatchMatMul with transposes, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
-// Slice as block copies) and patchcert's own fused kernels
-// (PcIntervalRelu and its gradient). On cpu: the fused kernels. The imports are explicit so the
-// lists read as the set of kernels patchcert changes. Imported only by initBackend.
+// paths (AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
+// keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
+// Slice as block copies) and patchcert's own kernels (PcIntervalRelu and its gradient, and
+// PcGatherRuns for bounds' region copies). On cpu: patchcert's own kernels. The imports are
+// explicit so the lists read as the set of kernels patchcert changes. Imported only by initBackend.
 import { tf } from '../tf.js';
 import { avgPoolGradConfig } from './wasm/AvgPoolGrad.js';
 import { batchMatMulConfig } from './wasm/BatchMatMul.js';
+import { castConfig } from './wasm/Cast.js';
 import { gatherV2Config } from './wasm/GatherV2.js';
 import { identityConfig } from './wasm/Identity.js';
 import { sliceConfig } from './wasm/Slice.js';
+import { transposeConfig } from './wasm/Transpose.js';
 import { conv2DBackpropFilterConfig } from './wasm/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 import { intervalReluConfig as wasmIntervalReluConfig, intervalReluGradConfig as wasmIntervalReluGradConfig } from './wasm/IntervalRelu.js';
 import { intervalReluConfig as cpuIntervalReluConfig, intervalReluGradConfig as cpuIntervalReluGradConfig } from './cpu/IntervalRelu.js';
+import { gatherRunsWasmConfig, gatherRunsCpuConfig } from './gather-runs.js';
 import { registerGradients } from '../gradients/register-all-gradients.js';
 import {
   WASM_BACKEND_NAME,
@@ -28,18 +32,21 @@ import {
 export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   avgPoolGradConfig,
   batchMatMulConfig,
+  castConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   gatherV2Config,
   identityConfig,
   sliceConfig,
+  transposeConfig,
   unsortedSegmentSumConfig,
   wasmIntervalReluConfig,
   wasmIntervalReluGradConfig,
+  gatherRunsWasmConfig,
 ];
 
 /** Every patchcert cpu kernel (the fused ones; stock tfjs-backend-cpu has the rest). */
-export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig];
+export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig];
 
 /** Registers every patchcert cpu kernel and the gradients. Safe to call more than once. */
 export function registerCpuKernels(): void {
@@ -74,7 +81,7 @@ export function registerWasmKernels(): void {
 
 /**
  * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (AvgPoolGrad,
- * BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, Slice), for A/B benchmarks; the kernels stock wasm lacks stay registered.
+ * BatchMatMul, Cast, Conv2DBackpropInput, GatherV2, Identity, Slice, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
  * {@link registerWasmKernels} switches back.
  */
 export function restoreStockWasmKernels(): void {

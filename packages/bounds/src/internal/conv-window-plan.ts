@@ -6,7 +6,7 @@ import { elidedMarginsCenterRadius } from '../elided-margins.js';
 import { intervalRelu } from '../interval-relu.js';
 import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
 import { cleanConvPass } from './clean-conv-pass.js';
-import { gatherRows, gatherTwo } from './host-gather.js';
+import { copyRuns, gatherRows, gatherTwo, type Runs } from './host-gather.js';
 import { windowDense } from './conv-window-dense.js';
 
 /** Geometry of one conv layer of the window stage (sizes are the same for every location). */
@@ -103,7 +103,6 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
   const host = differentiable
     ? null
     : {
-        padded: pre.padded.map((t) => (t ? (t.dataSync() as Float32Array) : undefined)),
         flat: pre.flat.dataSync() as Float32Array,
         clean: pre.input.clean.dataSync() as Float32Array,
         mu: pre.input.mu.dataSync() as Float32Array,
@@ -115,11 +114,15 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
   const fc1 = flatIdx + 1;
   const windowFc1 = model.layers[fc1]?.type === 'dense' && fc1 < last;
   const fc1Pre = host !== null && windowFc1
-    ? tf.tidy(() => {
-        const wts = model.weights[fc1]!;
-        const cleanOut = tf.add(tf.matMul(tf.reshape(pre.flat, [batch, fh * fw * fc]), wts.kernel as tf.Tensor2D), wts.bias);
-        return { cleanOut: tf.reshape(cleanOut, [batch, 1, -1]), kernel: wts.kernel.dataSync() as Float32Array, units: wts.kernel.shape[1]! };
-      })
+    ? {
+        // The kernel's host copy is taken outside the tidy: tidy walks every element of a typed array it returns.
+        cleanOut: tf.tidy(() => {
+          const wts = model.weights[fc1]!;
+          return tf.reshape(tf.add(tf.matMul(tf.reshape(pre.flat, [batch, fh * fw * fc]), wts.kernel as tf.Tensor2D), wts.bias), [batch, 1, -1]);
+        }),
+        kernel: model.weights[fc1]!.kernel.dataSync() as Float32Array,
+        units: model.weights[fc1]!.kernel.shape[1]!,
+      }
     : null;
 
   /** Host copies of the clean pixels and their boxes (data only: no gradient reaches them). */
@@ -229,15 +232,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
 
   /**
    * Certification pass with the same origins for every image: index tables are built once per
-   * location (not per row) and regions are copied on the host.
+   * location (not per row), and regions are copied as runs (copyRuns).
    */
-  // Region buffers reused across passes (fresh 20 MB arrays per layer cost page faults and GC).
-  const buffers: Float32Array[] = [];
-  const scratch = (slot: number, size: number): Float32Array => {
-    if ((buffers[slot]?.length ?? -1) < size) buffers[slot] = new Float32Array(size);
-    return buffers[slot]!.subarray(0, size);
-  };
-
   const hostSharedMargins = (origins: RowOrigins, hd: NonNullable<typeof host>): tf.Tensor3D =>
     tf.tidy(() => {
       const k = origins.perImage;
@@ -251,43 +247,42 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
 
       // Copies each row's region: table entry t ≥ 0 reads clean cell t of the row's image,
       // t < 0 reads cell −1−t of the row's window. The table is first merged into runs of
-      // cells that are contiguous in their source, copied with one typed-array `set` each.
-      const assemble = (tab: Int32Array, size: number, ch: number, cleanH: Float32Array, cleanCells: number): [Float32Array, Float32Array] => {
+      // cells that are contiguous in their source (per location), then copied for every row on
+      // the backend's memory (copyRuns). The radius region is the window's radius in zeros.
+      const assemble = (tab: Int32Array, size: number, ch: number, clean: tf.Tensor, cleanCells: number): [tf.Tensor, tf.Tensor] => {
         const segs = mergeRuns(tab, k, size);
-        const wm = mu.dataSync() as Float32Array;
-        const wr = r.dataSync() as Float32Array;
-        const outMu = scratch(0, n * size * ch);
-        const outR = scratch(1, n * size * ch);
+        const cap = batch * segs.start[k]!;
+        const runs = (): Runs => ({ src: new Uint8Array(cap), off: new Int32Array(cap), len: new Int32Array(cap), skip: new Int32Array(cap), count: 0 });
+        const rm = runs();
+        const rr = runs();
+        let endR = 0;
         for (let b = 0; b < batch; b++) {
           const cleanBase = b * cleanCells;
           for (let l = 0; l < k; l++) {
             const row = b * k + l;
             const winBase = row * win;
-            const rowOff = row * size;
-            const s0 = segs.start[l]!;
-            const s1 = segs.start[l + 1]!;
-            for (let q = s0; q < s1; q++) {
-              const dst = (rowOff + segs.dst[q]!) * ch;
+            for (let q = segs.start[l]!; q < segs.start[l + 1]!; q++) {
+              const dst = (row * size + segs.dst[q]!) * ch;
               const len = segs.len[q]! * ch;
               const src = segs.src[q]!;
-              // Plain loops: runs are short, and subarray() would allocate per run.
+              const m = rm.count++;
+              rm.len[m] = len;
               if (src >= 0) {
-                const a = (cleanBase + src) * ch - dst;
-                for (let e = dst, end = dst + len; e < end; e++) {
-                  outMu[e] = cleanH[a + e]!;
-                  outR[e] = 0;
-                }
+                rm.off[m] = (cleanBase + src) * ch;
               } else {
-                const a = (winBase - 1 - src) * ch - dst;
-                for (let e = dst, end = dst + len; e < end; e++) {
-                  outMu[e] = wm[a + e]!;
-                  outR[e] = wr[a + e]!;
-                }
+                rm.src[m] = 1;
+                rm.off[m] = (winBase - 1 - src) * ch;
+                const t = rr.count++;
+                rr.off[t] = (winBase - 1 - src) * ch;
+                rr.len[t] = len;
+                rr.skip[t] = dst - endR;
+                endR = dst + len;
               }
             }
           }
         }
-        return [outMu, outR];
+        const total = n * size * ch;
+        return [copyRuns([clean, mu], rm, total), copyRuns([r], rr, total)];
       };
 
       for (const step of steps) {
@@ -321,11 +316,11 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
             }
           }
         }
-        const [cm, cr] = assemble(tab, size, inC, hd.padded[step.layer]!, hp * wp);
+        const [cm, cr] = assemble(tab, size, inC, pre.padded[step.layer]!, hp * wp);
         const weights = model.weights[step.layer]!;
         const kernel = weights.kernel as tf.Tensor4D;
-        mu = tf.fused.conv2d({ x: tf.tensor4d(cm, [n, regH, regW, inC]), filter: kernel, strides: [sh, sw], pad: 'valid', bias: weights.bias });
-        r = tf.conv2d(tf.tensor4d(cr, [n, regH, regW, inC]), tf.abs(kernel), [sh, sw], 'valid');
+        mu = tf.fused.conv2d({ x: tf.reshape(cm, [n, regH, regW, inC]) as tf.Tensor4D, filter: kernel, strides: [sh, sw], pad: 'valid', bias: weights.bias });
+        r = tf.conv2d(tf.reshape(cr, [n, regH, regW, inC]) as tf.Tensor4D, tf.abs(kernel), [sh, sw], 'valid');
         aR = oR;
         aC = oC;
         wH = oH;
@@ -347,8 +342,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
           }
         }
       }
-      const [fm, fr] = assemble(tab, cells, fc, hd.flat, cells);
-      const box = propagateCenterRadius(model, { mu: tf.tensor2d(fm, [n, cells * fc]), r: tf.tensor2d(fr, [n, cells * fc]) }, flatIdx + 1, last);
+      const [fm, fr] = assemble(tab, cells, fc, pre.flat, cells);
+      const box = propagateCenterRadius(model, { mu: tf.reshape(fm, [n, cells * fc]), r: tf.reshape(fr, [n, cells * fc]) }, flatIdx + 1, last);
       return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
     });
 
@@ -362,7 +357,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     rowCost,
     margins(origins: RowOrigins): tf.Tensor3D {
       // Certification always passes shared origins; the host path needs them.
-      if (host && origins.shared) return hostSharedMargins(origins, host);
+      if (host && origins.shared && !process.env.NOHOST) return hostSharedMargins(origins, host);
       return tf.tidy(() => {
         const k = origins.perImage;
         const n = batch * k;

@@ -1,10 +1,47 @@
 import { tf } from '@patchcert/backend';
 
 /**
+ * Runs of floats to copy into one output: run q copies `len[q]` floats of source `src[q]` from
+ * float offset `off[q]`, after `skip[q]` zeros; runs follow each other, and the output ends with
+ * zeros. The layout of backend's PcGatherRuns kernel.
+ */
+export interface Runs {
+  src: Uint8Array;
+  off: Int32Array;
+  len: Int32Array;
+  skip: Int32Array;
+  count: number;
+}
+
+/** patchcert's run-copy kernel (registered by initBackend on wasm and cpu). */
+const GATHER_RUNS = 'PcGatherRuns';
+
+/**
+ * The `size` floats that `runs` describe over `sources`, as a flat tensor: with the backend's
+ * PcGatherRuns kernel where it is registered (a copy on the backend's memory), else on the host.
+ */
+export function copyRuns(sources: tf.Tensor[], runs: Runs, size: number): tf.Tensor1D {
+  if (tf.getKernel(GATHER_RUNS, tf.getBackend()) !== undefined) {
+    const inputs: tf.NamedTensorMap = {};
+    sources.forEach((s, i) => (inputs[`s${i}`] = s));
+    return tf.engine().runKernel(GATHER_RUNS, inputs, { ...runs, size } as unknown as tf.NamedAttrMap) as tf.Tensor1D;
+  }
+  const data = sources.map((s) => s.dataSync() as Float32Array);
+  const out = new Float32Array(size);
+  for (let q = 0, o = 0; q < runs.count; q++) {
+    const d = data[runs.src[q]!]!;
+    o += runs.skip[q]!;
+    for (let s = runs.off[q]!, end = o + runs.len[q]!; o < end; ) out[o++] = d[s++]!;
+  }
+  return tf.tensor1d(out);
+}
+
+/**
  * Rows `idx` of the row-wise concatenation of `sources` (all `[·, ch]` or reshapeable to it,
- * same ch), as `[idx.length, ch]` (index −1: a zero row, e.g. a clean cell's radius), copied on the host, with a host scatter-add as the gradient
- * for every source. The index tables of the window plans are constants, and tfjs-wasm's GatherV2
- * (plus the concat it needs) was ~70 % of a pooled CNN training step; this copy is a few ms.
+ * same ch), as `[idx.length, ch]` (index −1: a zero row, e.g. a clean cell's radius), copied
+ * with {@link copyRuns}, with a host scatter-add as the gradient for every source. The index
+ * tables of the window plans are constants, and tfjs-wasm's GatherV2 (plus the concat it needs)
+ * was ~70 % of a pooled CNN training step; this copy is a few ms.
  */
 function gatherSources(sources: tf.Tensor[], idx: Int32Array): tf.Tensor2D {
   const a0 = sources[0]!;
@@ -12,55 +49,41 @@ function gatherSources(sources: tf.Tensor[], idx: Int32Array): tf.Tensor2D {
   const starts = [0];
   for (const s of sources) starts.push(starts[starts.length - 1]! + s.size / ch);
   // The table as runs of rows that are consecutive in one source (a region's rows of cells are
-  // consecutive in the map), so the copies below are a few long loops, not one per index.
-  const runSrc = new Uint8Array(idx.length);
-  const runOff = new Int32Array(idx.length);
-  const runLen = new Int32Array(idx.length);
-  const runSkip = new Int32Array(idx.length); // zero floats before the run
-  let runs = 0;
+  // consecutive in the map), so the copies are a few long loops, not one per index.
+  const runs: Runs = { src: new Uint8Array(idx.length), off: new Int32Array(idx.length), len: new Int32Array(idx.length), skip: new Int32Array(idx.length), count: 0 };
   let skipped = 0;
   for (let e = 0, end = -1; e < idx.length; e++) {
     const t = idx[e]!;
     if (t < 0) {
-      // A zero row: the output is zero-filled already; the destination offset carries over.
       skipped += ch;
       continue;
     }
-    if (runs > 0 && skipped === 0 && t === idx[e - 1]! + 1 && t < end) {
-      runLen[runs - 1]! += ch;
+    if (runs.count > 0 && skipped === 0 && t === idx[e - 1]! + 1 && t < end) {
+      runs.len[runs.count - 1]! += ch;
       continue;
     }
     let src = 0;
     while (t >= starts[src + 1]!) src++;
     end = starts[src + 1]!;
-    runSrc[runs] = src;
-    runOff[runs] = (t - starts[src]!) * ch;
-    runSkip[runs] = skipped;
-    runLen[runs++] = ch;
+    runs.src[runs.count] = src;
+    runs.off[runs.count] = (t - starts[src]!) * ch;
+    runs.skip[runs.count] = skipped;
+    runs.len[runs.count++] = ch;
     skipped = 0;
   }
-  const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const data = sources.map((_, i) => (args[i] as tf.Tensor).dataSync() as Float32Array);
-    const out = new Float32Array(idx.length * ch);
-    for (let q = 0, o = 0; q < runs; q++) {
-      const d = data[runSrc[q]!]!;
-      o += runSkip[q]!;
-      for (let s = runOff[q]!, end = o + runLen[q]!; o < end; ) out[o++] = d[s++]!;
-    }
-    return {
-      value: tf.tensor2d(out, [idx.length, ch]),
-      gradFunc: (dy: tf.Tensor) => {
-        const g = dy.dataSync() as Float32Array;
-        const grads = sources.map((s) => new Float32Array(s.size));
-        for (let q = 0, o = 0; q < runs; q++) {
-          const d = grads[runSrc[q]!]!;
-          o += runSkip[q]!;
-          for (let s = runOff[q]!, end = o + runLen[q]!; o < end; ) d[s++]! += g[o++]!;
-        }
-        return sources.map((s, i) => tf.tensor(grads[i]!, s.shape));
-      },
-    };
-  });
+  const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.reshape(copyRuns(args.slice(0, sources.length) as tf.Tensor[], runs, idx.length * ch), [idx.length, ch]) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor) => {
+      const g = dy.dataSync() as Float32Array;
+      const grads = sources.map((s) => new Float32Array(s.size));
+      for (let q = 0, o = 0; q < runs.count; q++) {
+        const d = grads[runs.src[q]!]!;
+        o += runs.skip[q]!;
+        for (let s = runs.off[q]!, end = o + runs.len[q]!; o < end; ) d[s++]! += g[o++]!;
+      }
+      return sources.map((s, i) => tf.tensor(grads[i]!, s.shape));
+    },
+  }));
   return fn(...sources) as tf.Tensor2D;
 }
 
@@ -69,7 +92,7 @@ export function gatherTwo(a: tf.Tensor, b: tf.Tensor, idx: Int32Array): tf.Tenso
   return gatherSources([a, b], idx);
 }
 
-/** Rows `idx` of `a` (`[·, ch]`); see {@link gatherSources}. */
+/** Rows `idx` of `a` (`[·, ch]`; −1: a zero row); see {@link gatherSources}. */
 export function gatherRows(a: tf.Tensor, idx: Int32Array): tf.Tensor2D {
   return gatherSources([a], idx);
 }

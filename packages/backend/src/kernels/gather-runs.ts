@@ -1,0 +1,105 @@
+// PcGatherRuns: copies runs of floats from a few float32 inputs into one new float32 output, on
+// the backend's own memory. bounds' conv-window plans assemble every row's input region this way
+// (runs of cells that are consecutive in the clean map or in the row's window); done on the host
+// the same copy costs a dataSync of every source and an upload of the result, and those copies
+// plus the fresh arrays' page faults and GC were most of the region assembly's time.
+import { tf } from '../tf.js';
+import { PatchcertError } from '../errors.js';
+import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+
+/** Kernel name; bounds looks it up by this string (and copies on the host where it is missing). */
+export const PcGatherRuns = 'PcGatherRuns';
+
+/**
+ * Attributes of {@link PcGatherRuns}. Run q copies `len[q]` floats of input `s{src[q]}` from
+ * float offset `off[q]`, after `skip[q]` zeros; runs follow each other in the output, and the
+ * output ends with zeros up to `size`.
+ */
+export interface PcGatherRunsAttrs {
+  src: Uint8Array;
+  off: Int32Array;
+  len: Int32Array;
+  skip: Int32Array;
+  count: number;
+  size: number;
+}
+
+/** The inputs in name order `s0, s1, …`. */
+function sources(args: KernelArgs): tf.TensorInfo[] {
+  const infos: tf.TensorInfo[] = [];
+  for (let i = 0; args.inputs[`s${i}`] !== undefined; i++) {
+    const info = args.inputs[`s${i}`]!;
+    if (info.dtype !== 'float32') throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcGatherRuns}: inputs must be float32, but got ${info.dtype} for 's${i}'.`);
+    infos.push(info);
+  }
+  return infos;
+}
+
+/**
+ * The copy. `srcs` and `out` are views: on wasm all of one heap, where long runs are a native
+ * `copyWithin` on that heap (~2× a JS loop, measured); short runs are plain loops.
+ */
+function copyRuns(a: PcGatherRunsAttrs, srcs: Float32Array[], out: Float32Array): void {
+  const bad = (q: number, what: string) => new PatchcertError('INVALID_ARGUMENT', `Error in ${PcGatherRuns}: run ${q} must ${what}.`);
+  const shared = srcs.every((v) => v.buffer === out.buffer);
+  const heap = shared ? new Float32Array(out.buffer) : out;
+  const base = srcs.map((v) => (shared ? v.byteOffset >> 2 : 0));
+  const start = shared ? out.byteOffset >> 2 : 0;
+  const end = start + a.size;
+  let o = start;
+  for (let q = 0; q < a.count; q++) {
+    const skip = a.skip[q]!;
+    const len = a.len[q]!;
+    const from = a.off[q]!;
+    const src = srcs[a.src[q]!];
+    if (src === undefined || from < 0 || from + len > src.length) throw bad(q, `read inside an input, but reads [${from}, ${from + len}) of input s${a.src[q]}`);
+    if (o + skip + len > end) throw bad(q, `fit the output of ${a.size} floats`);
+    if (skip > 0) {
+      heap.fill(0, o, o + skip);
+      o += skip;
+    }
+    if (shared && len >= 16) {
+      const s = base[a.src[q]!]! + from;
+      heap.copyWithin(o, s, s + len);
+      o += len;
+    } else {
+      for (let s = from, e = o + len; o < e; ) heap[o++] = src[s++]!;
+    }
+  }
+  if (o < end) heap.fill(0, o, end);
+}
+
+function gatherRunsWasm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const a = args.attrs as unknown as PcGatherRunsAttrs;
+  const infos = sources(args);
+  // Allocate before taking views: an allocation may grow the heap and detach earlier views.
+  const out = backend.makeOutput([a.size], 'float32');
+  try {
+    copyRuns(a, infos.map((i) => backend.typedArrayFromHeap(i) as Float32Array), backend.typedArrayFromHeap(out) as Float32Array);
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  }
+  return out;
+}
+
+interface CpuBackend extends tf.KernelBackend {
+  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+function gatherRunsCpu(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as CpuBackend;
+  const a = args.attrs as unknown as PcGatherRunsAttrs;
+  const infos = sources(args);
+  const out = new Float32Array(a.size);
+  copyRuns(a, infos.map((i) => backend.data.get(i.dataId).values as Float32Array), out);
+  return backend.makeTensorInfo([a.size], 'float32', out);
+}
+
+/** wasm {@link PcGatherRuns}: copies on the wasm heap (no dataSync, no upload). */
+export const gatherRunsWasmConfig: tf.KernelConfig = { kernelName: PcGatherRuns, backendName: 'wasm', kernelFunc: gatherRunsWasm as unknown as tf.KernelFunc };
+
+/** cpu {@link PcGatherRuns}. */
+export const gatherRunsCpuConfig: tf.KernelConfig = { kernelName: PcGatherRuns, backendName: 'cpu', kernelFunc: gatherRunsCpu as unknown as tf.KernelFunc };
