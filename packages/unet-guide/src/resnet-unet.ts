@@ -152,7 +152,7 @@ export class ResNetUNet {
     const out = tf.tidy(() => {
       const bn = (p: BatchNorm, t: tf.Tensor4D): tf.Tensor4D => this.batchNorm(p, t, training, update ? pending : null);
       // The first convolutions read the images: no gradient with respect to them is computed.
-      const xOriginal = tf.relu(applyConv(this.convOriginalSize1, tf.relu(applyConv(this.convOriginalSize0, x, false))));
+      const xOriginal = applyConv(this.convOriginalSize1, applyConv(this.convOriginalSize0, x, false, true), true, true);
       const l0 = tf.relu(bn(this.layer0.bn, applyConv(this.layer0.conv, x, false)));
       let l1: tf.Tensor4D = tf.maxPool(l0, [3, 3], [2, 2], 1);
       for (const b of this.layer1) l1 = this.basicBlock(b, l1, bn);
@@ -162,7 +162,7 @@ export class ResNetUNet {
       for (const b of this.layer3) l3 = this.basicBlock(b, l3, bn);
 
       const up = (t: tf.Tensor4D, like: tf.Tensor4D) => tf.image.resizeBilinear(t, [like.shape[1], like.shape[2]], true);
-      const lat = (conv: Conv, t: tf.Tensor4D) => tf.relu(applyConv(conv, t));
+      const lat = (conv: Conv, t: tf.Tensor4D) => applyConv(conv, t, true, true);
       const s2 = lat(this.layer2_1x1, l2);
       let d = up(lat(this.layer3_1x1, l3), s2);
       d = tf.relu(applyConcatConv(this.convUp2, d, s2));
@@ -318,6 +318,7 @@ function applyConcatConv(c: Conv, a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
   return tf.add(conv2dBias(a, ka, c.bias as tf.Tensor1D | null, c.stride, c.pad), conv2dBias(b, kb, null, c.stride, c.pad));
 }
 
-function applyConv(c: Conv, x: tf.Tensor4D, inputGrad = true): tf.Tensor4D {
-  return conv2dBias(x, c.kernel as tf.Tensor4D, c.bias as tf.Tensor1D | null, c.stride, c.pad, inputGrad);
+/** c(x), then ReLU when `relu` (fused into the convolution). */
+function applyConv(c: Conv, x: tf.Tensor4D, inputGrad = true, relu = false): tf.Tensor4D {
+  return conv2dBias(x, c.kernel as tf.Tensor4D, c.bias as tf.Tensor1D | null, c.stride, c.pad, inputGrad, relu);
 }

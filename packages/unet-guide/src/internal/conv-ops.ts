@@ -14,17 +14,28 @@ import { channelSum } from './channel-stats.js';
  * @param bias - `[cout]`, or null for none.
  * @param inputGrad - false where x is data (the images): its gradient, a full transposed
  *   convolution, is then never computed, and x is not differentiable through this op.
+ * @param relu - apply ReLU to the result inside the same kernel (XNNPACK clamps the output).
  */
-export function conv2dBias(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, stride: number, pad: number, inputGrad = true): tf.Tensor4D {
+export function conv2dBias(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, stride: number, pad: number, inputGrad = true, relu = false): tf.Tensor4D {
   const [kh, kw, cin, cout] = kernel.shape;
   const pointwise = kh === 1 && kw === 1 && stride === 1 && pad === 0;
+  const activation = relu ? 'relu' : 'linear';
+  // The fused kernels are called directly: tf.fused.* falls back to separate ops for 'relu'
+  // whenever a gradient tape is recording.
   const forward = (xv: tf.Tensor4D, kv: tf.Tensor4D, bv: tf.Tensor1D | undefined): tf.Tensor4D => {
+    const bias = bv ?? null;
     if (pointwise) {
       const [n, h, w] = xv.shape;
-      const y = tf.fused.matMul({ a: tf.reshape(xv, [n * h * w, cin]), b: tf.reshape(kv, [cin, cout]), ...(bv ? { bias: bv } : {}) });
-      return tf.reshape(y, [n, h, w, cout]);
+      const a = tf.reshape(xv, [1, n * h * w, cin]);
+      const b = tf.reshape(kv, [1, cin, cout]);
+      const y = tf.engine().runKernel(tf._FusedMatMul, { a, b, bias, preluActivationWeights: null } as unknown as tf.NamedTensorMap, { transposeA: false, transposeB: false, activation });
+      return tf.reshape(y as tf.Tensor, [n, h, w, cout]);
     }
-    return tf.fused.conv2d({ x: xv, filter: kv, strides: stride, pad, ...(bv ? { bias: bv } : {}) });
+    return tf.engine().runKernel(
+      tf.FusedConv2D,
+      { x: xv, filter: kv, bias, preluActivationWeights: null } as unknown as tf.NamedTensorMap,
+      { strides: [stride, stride], pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor4D;
   };
   const inputGradient = (dy: tf.Tensor4D, kv: tf.Tensor4D): tf.Tensor4D => {
     if (!pointwise) return tf.conv2dTranspose(dy, kv, x.shape, stride, pad);
@@ -45,11 +56,14 @@ export function conv2dBias(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1
     const xv = (inputGrad ? inputs[0] : x) as tf.Tensor4D;
     const kv = inputs[inputGrad ? 1 : 0] as tf.Tensor4D;
     const bv = inputs[inputGrad ? 2 : 1] as tf.Tensor1D | undefined;
-    save([xv, kv]);
+    const value = forward(xv, kv, bv);
+    save(relu ? [xv, kv, value] : [xv, kv]);
     return {
-      value: forward(xv, kv, bv),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sk] = saved as [tf.Tensor4D, tf.Tensor4D];
+      value,
+      gradFunc: (dyOut: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sk, sy] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D | undefined];
+        // ReLU's gradient: dy where the output is positive (as tf.relu's: 0 at 0).
+        const dy = sy ? tf.mul(dyOut, tf.step(sy)) : dyOut;
         const grads: tf.Tensor[] = [];
         if (inputGrad) grads.push(inputGradient(dy as tf.Tensor4D, sk));
         grads.push(kernelGradient(dy as tf.Tensor4D, sx));
