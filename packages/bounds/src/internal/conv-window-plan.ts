@@ -48,14 +48,17 @@ function windowStart(a: number, pad: number, k: number, s: number, out: number, 
  * it the activations equal the clean ones (radius 0), computed once per image.
  *
  * To apply a conv layer we assemble, for each row, the exact input region its output window
- * reads (clean padded activations, overwritten by the row's window where they overlap) with one
- * gather, and run a 'valid' conv with the layer's stride: the result equals the full conv at
- * those outputs. ReLU acts on the window alone. At the flatten we assemble the full map the
- * same way and continue with plain interval rules for the dense layers.
+ * reads (clean padded activations, overwritten by the row's window where they overlap) as runs
+ * of consecutive cells copied on the backend's memory (copyRuns / PcGatherRuns), and run a
+ * 'valid' conv with the layer's stride: the result equals the full conv at those outputs. ReLU
+ * acts on the window alone. The first dense layer after the flatten (when more layers follow)
+ * is the clean output plus (window − clean window)·W over the window's weight rows only, with
+ * radius window radius·|W|, one matmul per group of rows whose windows start at the same cell;
+ * without such a layer the full map is assembled and the dense rules run as usual.
  *
- * With `differentiable` the regions are assembled with `tf.gather` (gradients flow to the
- * weights); otherwise (certification) they are assembled on the host from the same index
- * tables, which is much faster than tfjs-wasm's gather kernel.
+ * With `differentiable` the copies carry a host scatter-add as their gradient (gatherTwo,
+ * gatherRows, windowDense), so gradients flow to the weights; otherwise (certification, shared
+ * origins) index tables are built once per location and margins are elided per group.
  */
 export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean): MarginPlan {
   const { model, boxes, onehot } = prep;
@@ -100,20 +103,12 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     const flat = flatIdx > 0 ? acts[flatIdx - 1]! : (tf.reshape(boxes.clean, [-1, fc]) as tf.Tensor2D);
     return { padded, flat, input };
   });
-  const host = differentiable
-    ? null
-    : {
-        flat: pre.flat.dataSync() as Float32Array,
-        clean: pre.input.clean.dataSync() as Float32Array,
-        mu: pre.input.mu.dataSync() as Float32Array,
-        r: pre.input.r.dataSync() as Float32Array,
-      };
   // The first dense layer after the flatten sees the clean map plus the row's window, so its
   // output is the clean output plus the window's term: rows whose windows start at the same
   // cell share the window's weight rows (few distinct starts: the window nearly fills the map).
   const fc1 = flatIdx + 1;
   const windowFc1 = model.layers[fc1]?.type === 'dense' && fc1 < last;
-  const fc1Pre = host !== null && windowFc1
+  const fc1Pre = !differentiable && windowFc1
     ? {
         // The kernel's host copy is taken outside the tidy: tidy walks every element of a typed array it returns.
         cleanOut: tf.tidy(() => {
@@ -126,7 +121,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     : null;
 
   /** Host copies of the clean pixels and their boxes (data only: no gradient reaches them). */
-  let pixels: { clean: Float32Array; mu: Float32Array; r: Float32Array } | null = host;
+  let pixels: { clean: Float32Array; mu: Float32Array; r: Float32Array } | null = null;
   /**
    * Every row's input window (the stencil's bounding box at its origin): the box on stencil
    * pixels, the clean pixel (radius 0) elsewhere, as `[rows, height, width, c]`.
@@ -162,11 +157,9 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
    */
   const windowedDense = (
     k: number, aR: Int32Array, aC: Int32Array, wH: number, wW: number, mu: tf.Tensor, r: tf.Tensor,
-    cleanFlat: Float32Array, f1: NonNullable<typeof fc1Pre>,
+    f1: NonNullable<typeof fc1Pre>,
   ): tf.Tensor3D => {
     const n = batch * k;
-    const wm = mu.dataSync() as Float32Array;
-    const wr = r.dataSync() as Float32Array;
     const cellsWin = wH * wW;
     const width = cellsWin * fc;
     const units = f1.units;
@@ -195,27 +188,24 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
           for (let c2 = 0; c2 < fc; c2++, q++) wg.set(f1.kernel.subarray((cell * fc + c2) * units, (cell * fc + c2 + 1) * units), q * units);
         }
       }
-      const dMu = new Float32Array(batch * m * width);
-      const dR = new Float32Array(batch * m * width);
-      for (let b = 0; b < batch; b++) {
-        for (let t = 0; t < m; t++) {
-          const l = locs[t]!;
-          const row = b * k + l;
-          const o = (b * m + t) * width;
-          dR.set(wr.subarray(row * width, (row + 1) * width), o);
-          for (let i = 0, q = 0; i < wH; i++) {
-            for (let j = 0; j < wW; j++) {
-              const cleanOff = (b * fh * fw + (gr + i) * fw + gc + j) * fc;
-              for (let c2 = 0; c2 < fc; c2++, q++) dMu[o + q] = wm[row * width + q]! - cleanFlat[cleanOff + c2]!;
-            }
-          }
+      // The group's rows (b-major) as runs: each row's window is one run of `width` floats, and
+      // its clean window wH runs of wW cells of the clean map.
+      const win: Runs = { src: new Uint8Array(batch * m), off: new Int32Array(batch * m), len: new Int32Array(batch * m).fill(width), skip: new Int32Array(batch * m), count: batch * m };
+      const cl: Runs = { src: new Uint8Array(batch * m * wH), off: new Int32Array(batch * m * wH), len: new Int32Array(batch * m * wH).fill(wW * fc), skip: new Int32Array(batch * m * wH), count: batch * m * wH };
+      for (let b = 0, q = 0; b < batch; b++) {
+        for (let t = 0; t < m; t++, q++) {
+          const row = b * k + locs[t]!;
+          win.off[q] = row * width;
+          for (let i = 0; i < wH; i++) cl.off[q * wH + i] = ((b * fh + gr + i) * fw + gc) * fc;
           rowLabels[pos] = y[b]!;
           rowOf[pos++] = row;
         }
       }
+      const dMu = tf.reshape(tf.sub(copyRuns([mu], win, batch * m * width), copyRuns([pre.flat], cl, batch * m * width)), [batch * m, width]) as tf.Tensor2D;
+      const dR = tf.reshape(copyRuns([r], win, batch * m * width), [batch * m, width]) as tf.Tensor2D;
       const w = tf.tensor2d(wg, [width, units]);
-      mus.push(tf.reshape(tf.add(tf.reshape(tf.matMul(tf.tensor2d(dMu, [batch * m, width]), w), [batch, m, units]), f1.cleanOut), [batch * m, units]));
-      rs.push(tf.matMul(tf.tensor2d(dR, [batch * m, width]), tf.abs(w)));
+      mus.push(tf.reshape(tf.add(tf.reshape(tf.matMul(dMu, w), [batch, m, units]), f1.cleanOut), [batch * m, units]));
+      rs.push(tf.matMul(dR, tf.abs(w)));
     }
     const box1 = { mu: mus.length === 1 ? mus[0]! : tf.concat(mus, 0), r: rs.length === 1 ? rs[0]! : tf.concat(rs, 0) };
     const box = propagateCenterRadius(model, box1, fc1 + 1, last);
@@ -234,7 +224,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
    * Certification pass with the same origins for every image: index tables are built once per
    * location (not per row), and regions are copied as runs (copyRuns).
    */
-  const hostSharedMargins = (origins: RowOrigins, hd: NonNullable<typeof host>): tf.Tensor3D =>
+  const hostSharedMargins = (origins: RowOrigins): tf.Tensor3D =>
     tf.tidy(() => {
       const k = origins.perImage;
       const n = batch * k;
@@ -328,7 +318,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         win = wH * wW;
       }
 
-      if (fc1Pre) return windowedDense(k, aR, aC, wH, wW, mu, r, hd.flat, fc1Pre);
+      if (fc1Pre) return windowedDense(k, aR, aC, wH, wW, mu, r, fc1Pre);
 
       const cells = fh * fw;
       const tab = new Int32Array(k * cells);
@@ -356,8 +346,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
   return {
     rowCost,
     margins(origins: RowOrigins): tf.Tensor3D {
-      // Certification always passes shared origins; the host path needs them.
-      if (host && origins.shared && !process.env.NOHOST) return hostSharedMargins(origins, host);
+      // Certification always passes shared origins; its path needs them.
+      if (!differentiable && origins.shared) return hostSharedMargins(origins);
       return tf.tidy(() => {
         const k = origins.perImage;
         const n = batch * k;
