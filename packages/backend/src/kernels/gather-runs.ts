@@ -46,6 +46,10 @@ function copyRuns(a: PcGatherRunsAttrs, srcs: Float32Array[], out: Float32Array)
   const base = srcs.map((v) => (shared ? v.byteOffset >> 2 : 0));
   const start = shared ? out.byteOffset >> 2 : 0;
   const end = start + a.size;
+  // Zeros first, in one fill, when the runs leave gaps (a radius region: many small gaps).
+  let gaps = false;
+  for (let q = 0; q < a.count && !gaps; q++) gaps = a.skip[q]! > 0;
+  if (gaps) heap.fill(0, start, end);
   let o = start;
   for (let q = 0; q < a.count; q++) {
     const skip = a.skip[q]!;
@@ -54,10 +58,7 @@ function copyRuns(a: PcGatherRunsAttrs, srcs: Float32Array[], out: Float32Array)
     const src = srcs[a.src[q]!];
     if (src === undefined || from < 0 || from + len > src.length) throw bad(q, `read inside an input, but reads [${from}, ${from + len}) of input s${a.src[q]}`);
     if (o + skip + len > end) throw bad(q, `fit the output of ${a.size} floats`);
-    if (skip > 0) {
-      heap.fill(0, o, o + skip);
-      o += skip;
-    }
+    o += skip;
     if (shared && len >= 16) {
       const s = base[a.src[q]!]! + from;
       heap.copyWithin(o, s, s + len);
