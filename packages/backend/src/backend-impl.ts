@@ -1,6 +1,7 @@
 import { tf } from './tf.js';
 import { PatchcertError } from './errors.js';
 import { env, toBackendName, type BackendName } from './env.js';
+import { startThreadedWasm } from './wasm-threads.js';
 
 /** What the running backend is, as reported by {@link initBackend}. */
 export interface BackendInfo {
@@ -18,7 +19,17 @@ export interface BackendInfo {
 
 let current: BackendInfo | undefined;
 
-type Starter = () => Promise<Omit<BackendInfo, 'name' | 'tfjsVersion'>>;
+type Starter = (options: InitBackendOptions) => Promise<Omit<BackendInfo, 'name' | 'tfjsVersion'>>;
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /**
+   * wasm only: threads of the kernels (XNNPACK's pool). More than 1 starts tfjs's threaded SIMD
+   * build, which tfjs leaves off under Node (see wasm-threads.ts); matmul-heavy work gains most.
+   * @defaultValue `env.threads` (`PATCHCERT_THREADS`, else 1)
+   */
+  threads?: number;
+}
 
 const TFJS_NODE_HELP =
   'install it next to patchcert with `pnpm add @tensorflow/tfjs-node@4.22.0` ' +
@@ -68,14 +79,18 @@ function silenceCpuBanner(): void {
 }
 
 const starters: Record<BackendName, Starter> = {
-  async wasm() {
-    await import('@tensorflow/tfjs-backend-wasm');
+  async wasm(options) {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const { registerWasmKernels } = await import('./kernels/register-all-kernels.js');
     registerWasmKernels();
-    await setOrThrow('wasm', 'wasm');
+    const threads = options.threads ?? env.threads;
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new PatchcertError('INVALID_OPTION', `Error in initBackend: threads must be an integer >= 1, but got ${threads}.`);
+    }
+    if (threads > 1) await startThreadedWasm(threads, wasm.setThreadsCount, () => setOrThrow('wasm', 'wasm'));
+    else await setOrThrow('wasm', 'wasm');
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-    const threads = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) ? 2 : 1;
-    return { tfjsBackend: 'wasm', simd, threads };
+    return { tfjsBackend: 'wasm', simd, threads: wasm.getThreadsCount() };
   },
   async cpu() {
     const { registerCpuKernels } = await import('./kernels/register-all-kernels.js');
@@ -101,6 +116,7 @@ const starters: Record<BackendName, Starter> = {
  *
  * @param name - `wasm` (default, SIMD), `cpu`, `node` (tfjs-node) or `cuda` (tfjs-node-gpu);
  *   when omitted, `env.backend` (from `PATCHCERT_BACKEND`).
+ * @param options - wasm threads (see {@link InitBackendOptions}).
  * @returns what now runs the kernels.
  * @throws PatchcertError `BACKEND_UNAVAILABLE` when the backend did not start (never falls back),
  *   `INVALID_OPTION` for an unknown name.
@@ -108,10 +124,10 @@ const starters: Record<BackendName, Starter> = {
  * const info = await initBackend('wasm');
  * console.log(describeBackend(info));
  */
-export async function initBackend(name?: BackendName | string): Promise<BackendInfo> {
+export async function initBackend(name?: BackendName | string, options: InitBackendOptions = {}): Promise<BackendInfo> {
   const wanted = toBackendName(name ?? env.backend);
   if (current?.name === wanted && tf.getBackend() === current.tfjsBackend) return current;
-  const started = await starters[wanted]();
+  const started = await starters[wanted](options);
   current = { name: wanted, tfjsVersion: tf.version.tfjs, ...started };
   return current;
 }

@@ -25,6 +25,12 @@ export interface PatchcertEnv {
    * @defaultValue 1
    */
   workers: number;
+  /**
+   * Threads of the wasm backend's kernels (XNNPACK's pool; matmuls, convolutions). Read from
+   * `PATCHCERT_THREADS`. Takes effect at the next `initBackend()` that starts wasm.
+   * @defaultValue 1
+   */
+  threads: number;
   /** Log level for progress and diagnostics. @defaultValue 'info' */
   logLevel: 'silent' | 'info' | 'debug';
   /**
@@ -62,11 +68,11 @@ function parseBenchPreset(v: string | undefined): PatchcertEnv['benchPreset'] {
   throw new PatchcertError('INVALID_OPTION', `Error in env: PATCHCERT_BENCH_PRESET must be quick or full, but got '${v}'.`);
 }
 
-function parseWorkers(v: string | undefined): number {
+function parseCount(name: string, v: string | undefined): number {
   if (v === undefined || v === '') return 1;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) {
-    throw new PatchcertError('INVALID_OPTION', `Error in env: PATCHCERT_WORKERS must be an integer >= 1, but got '${v}'.`);
+    throw new PatchcertError('INVALID_OPTION', `Error in env: ${name} must be an integer >= 1, but got '${v}'.`);
   }
   return n;
 }
@@ -75,7 +81,8 @@ function parseWorkers(v: string | undefined): number {
 export const env: PatchcertEnv = {
   backend: parseBackend(process.env['PATCHCERT_BACKEND']),
   debug: process.env['PATCHCERT_DEBUG'] === '1',
-  workers: parseWorkers(process.env['PATCHCERT_WORKERS']),
+  workers: parseCount('PATCHCERT_WORKERS', process.env['PATCHCERT_WORKERS']),
+  threads: parseCount('PATCHCERT_THREADS', process.env['PATCHCERT_THREADS']),
   logLevel: parseLogLevel(process.env['PATCHCERT_LOG_LEVEL']),
   cacheDir: process.env['PATCHCERT_CACHE_DIR'] || join(homedir(), '.cache', 'patchcert'),
   benchPreset: parseBenchPreset(process.env['PATCHCERT_BENCH_PRESET']),

@@ -13,7 +13,7 @@ export { op } from './op.js';
 
 // #region backends
 export { initBackend, currentBackend, describeBackend } from './backend-impl.js';
-export type { BackendInfo } from './backend-impl.js';
+export type { BackendInfo, InitBackendOptions } from './backend-impl.js';
 export { env, toBackendName, BACKEND_NAMES } from './env.js';
 export type { BackendName, PatchcertEnv } from './env.js';
 // #endregion

@@ -3,8 +3,8 @@
 // unpredictable branches), more than the 8 stock SIMD ops it would replace; these loops read each
 // input once with 4-lane float32 SIMD and no branches. The module is small enough to write out
 // as bytes here (no toolchain in the build), is instantiated once against tfjs's own
-// WebAssembly.Memory (imported, so no copies), and returns undefined where that memory is not
-// reachable (a threaded build, another tfjs version): the kernels then use their JS loops.
+// WebAssembly.Memory (imported, so no copies; declared shared for the threaded build), and returns
+// undefined where that memory is not reachable (another tfjs version): the kernels then use their JS loops.
 import type { WasmBackend } from './wasm-backend.js';
 
 /** The SIMD loops; every pointer is a byte offset, `bytes` a multiple of 16. */
@@ -65,7 +65,7 @@ function loopBody(locals: [number, number][], i: number, bytes: number, body: nu
 }
 // #endregion
 
-function moduleBytes(): Uint8Array {
+function moduleBytes(shared: boolean): Uint8Array {
   const zero = splat(0);
   const half = splat(0.5);
   // relu(mu, r, om, or, bytes): locals i=5, m=6, s=7, l=8, u=9.
@@ -96,7 +96,8 @@ function moduleBytes(): Uint8Array {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
+    // Memory limits: unshared min 0, or (threaded build) shared min 0, max 4 GiB in pages.
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])]])),
     ...section(3, vec([[0x00], [0x01]])),
     ...section(7, vec([[...name('relu'), 0x00, 0x00], [...name('relu_grad'), 0x00, 0x01]])),
     ...section(10, vec([relu, grad])),
@@ -114,14 +115,12 @@ const WebAssemblyApi = (globalThis as unknown as { WebAssembly?: WebAssemblyApi 
 
 const instances = new WeakMap<object, SimdLoops | null>();
 
-/** The memory of tfjs-backend-wasm's (non-threaded) Emscripten module, if reachable. */
-function wasmMemory(backend: WasmBackend): object | undefined {
+/** The memory of tfjs-backend-wasm's Emscripten module, if reachable, and whether it is shared (threaded build). */
+function wasmMemory(backend: WasmBackend): { memory: object; shared: boolean } | undefined {
   const module = (backend as unknown as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
   const memory = module?.asm?.memory ?? module?.wasmMemory;
   if (WebAssemblyApi === undefined || !(memory instanceof WebAssemblyApi.Memory)) return undefined;
-  // A shared (threaded) memory cannot be imported by this unshared declaration.
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return undefined;
-  return memory;
+  return { memory, shared: typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer };
 }
 
 /** The SIMD loops bound to `backend`'s memory, or undefined when they cannot run there. */
@@ -132,9 +131,9 @@ export function simdLoops(backend: WasmBackend): SimdLoops | undefined {
   if (known !== undefined) return known ?? undefined;
   let loops: SimdLoops | null = null;
   try {
-    const memory = wasmMemory(backend);
-    if (memory !== undefined && WebAssemblyApi !== undefined) {
-      const instance = new WebAssemblyApi.Instance(new WebAssemblyApi.Module(moduleBytes()), { env: { memory } });
+    const found = wasmMemory(backend);
+    if (found !== undefined && WebAssemblyApi !== undefined) {
+      const instance = new WebAssemblyApi.Instance(new WebAssemblyApi.Module(moduleBytes(found.shared)), { env: { memory: found.memory } });
       const ex = instance.exports as unknown as { relu: SimdLoops['intervalRelu']; relu_grad: SimdLoops['intervalReluGrad'] };
       loops = { intervalRelu: ex.relu, intervalReluGrad: ex.relu_grad };
     }
