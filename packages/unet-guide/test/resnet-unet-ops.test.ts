@@ -60,14 +60,27 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / scale;
 }
 
+/**
+ * Loss weights: dense noise, or (`sparse`) non-zero at a few cells per image as in a guided fit
+ * (the four corners among them), where most of the head's output gradient is zero.
+ */
+function lossWeights(batch: number, h: number, w: number, sparse: boolean): tf.Tensor {
+  if (!sparse) return tf.randomNormal([batch, h, w, 10], 0, 1, 'float32', 23);
+  const cells = new Float32Array(batch * h * w);
+  for (let n = 0; n < batch; n++) {
+    for (const [r, c] of [[0, 0], [0, w - 1], [h - 1, 0], [h - 1, w - 1], [5 + n, 7], [6 + n, 7], [h >> 1, (w >> 1) + n]]) cells[(n * h + r!) * w + c!] = 1 + 0.5 * n;
+  }
+  return tf.mul(tf.tensor4d(cells, [batch, h, w, 1]), tf.randomNormal([batch, h, w, 10], 0, 1, 'float32', 23));
+}
+
 for (const [label, shape, batch] of [['mnist bw 6', [28, 28, 1], 4], ['cifar bw 10', [32, 32, 3], 3]] as const) {
-  for (const training of [true, false]) {
-    ops(`[${label}, ${training ? 'batch' : 'running'} statistics] should match plain tfjs in output and every gradient`, () => {
+  for (const [training, sparse] of [[true, false], [false, false], [true, true], [false, true]] as const) {
+    ops(`[${label}, ${training ? 'batch' : 'running'} statistics, ${sparse ? 'few' : 'all'} pixels in the loss] should match plain tfjs in output and every gradient`, () => {
       const unet = new ResNetUNet({ inputShape: [...shape], seed: 21 });
       // Non-trivial running statistics, so the running-statistics path is exercised too.
       if (!training) for (const [name, v] of unet.namedVariables()) if (name.includes('running')) v.assign(tf.add(v, tf.randomUniform(v.shape, 0.1, 0.5, 'float32', 5)));
       const x = tf.randomUniform([batch, ...shape], 0, 1, 'float32', 22) as tf.Tensor4D;
-      const weights = tf.randomNormal([batch, shape[0], shape[1], 10], 0, 1, 'float32', 23);
+      const weights = lossWeights(batch, shape[0], shape[1], sparse);
       const named = Object.fromEntries(unet.namedVariables().map(([n, v]) => [n, v as tf.Tensor]));
       const trainable = unet.trainableVariables();
       const loss = (out: tf.Tensor4D) => tf.sum(tf.mul(tf.square(out), weights)) as tf.Scalar;
