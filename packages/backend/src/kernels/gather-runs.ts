@@ -104,3 +104,65 @@ export const gatherRunsWasmConfig: tf.KernelConfig = { kernelName: PcGatherRuns,
 
 /** cpu {@link PcGatherRuns}. */
 export const gatherRunsCpuConfig: tf.KernelConfig = { kernelName: PcGatherRuns, backendName: 'cpu', kernelFunc: gatherRunsCpu as unknown as tf.KernelFunc };
+
+/**
+ * The gradient of {@link PcGatherRuns}: input `dy` (the runs' layout), one output per source
+ * (`sizes[i]` floats) holding the sum of `dy` over every run that read it. Same attributes as
+ * PcGatherRuns, with `sizes` in place of `size`.
+ */
+export const PcScatterAddRuns = 'PcScatterAddRuns';
+
+/** Attributes of {@link PcScatterAddRuns}. */
+export interface PcScatterAddRunsAttrs extends Omit<PcGatherRunsAttrs, 'size'> {
+  sizes: number[];
+}
+
+function scatterAddRuns(a: PcScatterAddRunsAttrs, dy: Float32Array, outs: Float32Array[]): void {
+  for (const o of outs) o.fill(0);
+  let o = 0;
+  for (let q = 0; q < a.count; q++) {
+    o += a.skip[q]!;
+    const len = a.len[q]!;
+    const from = a.off[q]!;
+    const d = outs[a.src[q]!];
+    if (d === undefined || from < 0 || from + len > d.length || o + len > dy.length) {
+      throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcScatterAddRuns}: run ${q} must lie inside its output and dy, but covers [${from}, ${from + len}) of output ${a.src[q]}.`);
+    }
+    for (let s = from, e = o + len; o < e; ) d[s++]! += dy[o++]!;
+  }
+}
+
+function dyOf(args: KernelArgs): tf.TensorInfo {
+  const dy = args.inputs['dy'];
+  if (dy === undefined || dy.dtype !== 'float32') throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcScatterAddRuns}: input 'dy' must be float32, but got ${dy?.dtype ?? 'none'}.`);
+  return dy;
+}
+
+function scatterAddRunsWasm(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackend;
+  const a = args.attrs as unknown as PcScatterAddRunsAttrs;
+  const dy = dyOf(args);
+  // Allocate every output before taking views (an allocation may detach earlier views).
+  const outs = a.sizes.map((n) => backend.makeOutput([n], 'float32'));
+  try {
+    scatterAddRuns(a, backend.typedArrayFromHeap(dy) as Float32Array, outs.map((i) => backend.typedArrayFromHeap(i) as Float32Array));
+  } catch (e) {
+    for (const o of outs) backend.disposeData(o.dataId);
+    throw e;
+  }
+  return outs;
+}
+
+function scatterAddRunsCpu(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as CpuBackend;
+  const a = args.attrs as unknown as PcScatterAddRunsAttrs;
+  const outs = a.sizes.map((n) => new Float32Array(n));
+  scatterAddRuns(a, backend.data.get(dyOf(args).dataId).values as Float32Array, outs);
+  return outs.map((o) => backend.makeTensorInfo([o.length], 'float32', o));
+}
+
+/** wasm {@link PcScatterAddRuns}: adds on the wasm heap (no dataSync of dy, no upload). */
+export const scatterAddRunsWasmConfig: tf.KernelConfig = { kernelName: PcScatterAddRuns, backendName: 'wasm', kernelFunc: scatterAddRunsWasm as unknown as tf.KernelFunc };
+
+/** cpu {@link PcScatterAddRuns}. */
+export const scatterAddRunsCpuConfig: tf.KernelConfig = { kernelName: PcScatterAddRuns, backendName: 'cpu', kernelFunc: scatterAddRunsCpu as unknown as tf.KernelFunc };

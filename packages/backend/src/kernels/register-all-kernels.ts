@@ -3,7 +3,7 @@
 // paths (AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
 // keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
 // Slice as block copies) and patchcert's own kernels (PcIntervalRelu and its gradient, and
-// PcGatherRuns for bounds' region copies). On cpu: patchcert's own kernels. The imports are
+// PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies). On cpu: patchcert's own kernels. The imports are
 // explicit so the lists read as the set of kernels patchcert changes. Imported only by initBackend.
 import { tf } from '../tf.js';
 import { avgPoolGradConfig } from './wasm/AvgPoolGrad.js';
@@ -18,7 +18,7 @@ import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 import { intervalReluConfig as wasmIntervalReluConfig, intervalReluGradConfig as wasmIntervalReluGradConfig } from './wasm/IntervalRelu.js';
 import { intervalReluConfig as cpuIntervalReluConfig, intervalReluGradConfig as cpuIntervalReluGradConfig } from './cpu/IntervalRelu.js';
-import { gatherRunsWasmConfig, gatherRunsCpuConfig } from './gather-runs.js';
+import { gatherRunsWasmConfig, gatherRunsCpuConfig, scatterAddRunsWasmConfig, scatterAddRunsCpuConfig } from './gather-runs.js';
 import { registerGradients } from '../gradients/register-all-gradients.js';
 import {
   WASM_BACKEND_NAME,
@@ -43,10 +43,11 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   wasmIntervalReluConfig,
   wasmIntervalReluGradConfig,
   gatherRunsWasmConfig,
+  scatterAddRunsWasmConfig,
 ];
 
 /** Every patchcert cpu kernel (the fused ones; stock tfjs-backend-cpu has the rest). */
-export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig];
+export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig];
 
 /** Registers every patchcert cpu kernel and the gradients. Safe to call more than once. */
 export function registerCpuKernels(): void {

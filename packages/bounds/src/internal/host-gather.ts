@@ -13,8 +13,9 @@ export interface Runs {
   count: number;
 }
 
-/** patchcert's run-copy kernel (registered by initBackend on wasm and cpu). */
+/** patchcert's run-copy kernel and its gradient (registered by initBackend on wasm and cpu). */
 const GATHER_RUNS = 'PcGatherRuns';
+const SCATTER_ADD_RUNS = 'PcScatterAddRuns';
 
 /**
  * The `size` floats that `runs` describe over `sources`, as a flat tensor: with the backend's
@@ -34,6 +35,24 @@ export function copyRuns(sources: tf.Tensor[], runs: Runs, size: number): tf.Ten
     for (let s = runs.off[q]!, end = o + runs.len[q]!; o < end; ) out[o++] = d[s++]!;
   }
   return tf.tensor1d(out);
+}
+
+/**
+ * The gradient of {@link copyRuns}: per source (`sizes[i]` floats), the sum of `dy` over every
+ * run that read it; with the backend's PcScatterAddRuns kernel where it is registered.
+ */
+function scatterAddRuns(dy: tf.Tensor, runs: Runs, sizes: number[]): tf.Tensor[] {
+  if (tf.getKernel(SCATTER_ADD_RUNS, tf.getBackend()) !== undefined) {
+    return tf.engine().runKernel(SCATTER_ADD_RUNS, { dy }, { ...runs, sizes } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+  }
+  const g = dy.dataSync() as Float32Array;
+  const grads = sizes.map((n) => new Float32Array(n));
+  for (let q = 0, o = 0; q < runs.count; q++) {
+    const d = grads[runs.src[q]!]!;
+    o += runs.skip[q]!;
+    for (let s = runs.off[q]!, end = o + runs.len[q]!; o < end; ) d[s++]! += g[o++]!;
+  }
+  return grads.map((d) => tf.tensor1d(d));
 }
 
 /**
@@ -73,16 +92,7 @@ function gatherSources(sources: tf.Tensor[], idx: Int32Array): tf.Tensor2D {
   }
   const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
     value: tf.reshape(copyRuns(args.slice(0, sources.length) as tf.Tensor[], runs, idx.length * ch), [idx.length, ch]) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor) => {
-      const g = dy.dataSync() as Float32Array;
-      const grads = sources.map((s) => new Float32Array(s.size));
-      for (let q = 0, o = 0; q < runs.count; q++) {
-        const d = grads[runs.src[q]!]!;
-        o += runs.skip[q]!;
-        for (let s = runs.off[q]!, end = o + runs.len[q]!; o < end; ) d[s++]! += g[o++]!;
-      }
-      return sources.map((s, i) => tf.tensor(grads[i]!, s.shape));
-    },
+    gradFunc: (dy: tf.Tensor) => scatterAddRuns(dy, runs, sources.map((s) => s.size)).map((g, i) => tf.reshape(g, sources[i]!.shape)),
   }));
   return fn(...sources) as tf.Tensor2D;
 }
