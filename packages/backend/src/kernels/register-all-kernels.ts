@@ -3,8 +3,9 @@
 // paths (AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
 // keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
 // Slice as block copies) and patchcert's own kernels (PcIntervalRelu and its gradient, and
-// PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies). On cpu: patchcert's own kernels. The imports are
-// explicit so the lists read as the set of kernels patchcert changes. Imported only by initBackend.
+// PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies). On cpu: patchcert's
+// own kernels. The imports are explicit so the lists read as the set of kernels patchcert
+// changes. Imported only by initBackend.
 import { tf } from '../tf.js';
 import { avgPoolGradConfig } from './wasm/AvgPoolGrad.js';
 import { batchMatMulConfig } from './wasm/BatchMatMul.js';
