@@ -1,6 +1,6 @@
 import { tf } from '@patchcert/backend';
 import type { CenterRadius } from '../interval.js';
-import { gatherRows } from './host-gather.js';
+import { gatherRows, gatherSources } from './host-gather.js';
 
 /** Where the rows' changed windows sit in the map at the flatten. */
 export interface FlatWindows {
@@ -45,13 +45,11 @@ export function windowDense(win: CenterRadius, clean: tf.Tensor2D, geo: FlatWind
   }
   const winIdx = new Int32Array(n * cells);
   const cleanIdx = new Int32Array(n * cells);
-  const image = new Int32Array(n);
   const back = new Int32Array(n); // row → its position in group order
   let p = 0;
   for (const rows of groups.values()) {
     for (const row of rows) {
       const b = Math.floor(row / k);
-      image[p] = b;
       back[row] = p;
       for (let i = 0, q = p * cells; i < wH; i++) {
         for (let j = 0; j < wW; j++, q++) {
@@ -77,9 +75,10 @@ export function windowDense(win: CenterRadius, clean: tf.Tensor2D, geo: FlatWind
       rs.push(tf.matMul((one ? dR : tf.slice(dR, [s0, 0], [m, width])) as tf.Tensor2D, tf.abs(w)));
       s0 += m;
     }
+    // Back to image-major rows straight from the groups' outputs (no concat, whose gradient is a
+    // split), then the clean output of each row's image, broadcast over its rows.
     const cleanOut = tf.add(tf.matMul(tf.reshape(clean, [batch, fh * fw * fc]), kernel), bias);
-    const muG = tf.add(mus.length === 1 ? mus[0]! : tf.concat(mus, 0), gatherRows(cleanOut, image));
-    const rG = rs.length === 1 ? rs[0]! : tf.concat(rs, 0);
-    return { mu: gatherRows(muG, back), r: gatherRows(rG, back) };
+    const mu = tf.add(tf.reshape(gatherSources(mus, back), [batch, k, units]), tf.reshape(cleanOut, [batch, 1, units]));
+    return { mu: tf.reshape(mu, [n, units]), r: gatherSources(rs, back) };
   });
 }

@@ -62,7 +62,7 @@ function scatterAddRuns(dy: tf.Tensor, runs: Runs, sizes: number[]): tf.Tensor[]
  * tables of the window plans are constants, and tfjs-wasm's GatherV2 (plus the concat it needs)
  * was ~70 % of a pooled CNN training step; this copy is a few ms.
  */
-function gatherSources(sources: tf.Tensor[], idx: Int32Array): tf.Tensor2D {
+export function gatherSources(sources: tf.Tensor[], idx: Int32Array): tf.Tensor2D {
   const a0 = sources[0]!;
   const ch = a0.shape[a0.rank - 1]!;
   const starts = [0];
