@@ -180,8 +180,18 @@ export class UNetGuide {
 
   /**
    * The U-Net's MSE at the draws of `sample` (all class channels), the mean over all
-   * batch·(classes·drawsPerClass)·classes entries including the true-class zeros (§7.3).
+   * batch·(classes·drawsPerClass)·classes entries including the true-class zeros (§7.3):
+   * what {@link fit} minimizes, differentiable with respect to `p`.
+   *
+   * @param p - predicted margins `[batch, rows, cols, classes]` (e.g. {@link predict}).
+   * @param targets - true margins `[batch, sample.width, classes]` of `sample.locations`.
+   * @throws PatchcertError `SHAPE_MISMATCH` when `targets` does not match `sample`.
    */
+  fitLoss(p: tf.Tensor4D, sample: GuidedSample, targets: ArrayLike<number>): tf.Scalar {
+    this.checkTargets(p.shape[0], sample, targets);
+    return this.loss(p, sample, targets);
+  }
+
   private loss(p: tf.Tensor4D, sample: GuidedSample, targets: ArrayLike<number>): tf.Scalar {
     const { batch, width, classes, drawsPerClass } = sample;
     const [rows, cols] = sample.grid;
@@ -201,12 +211,19 @@ export class UNetGuide {
     const entries = batch * classes * drawsPerClass * classes;
     const t = tf.tensor4d(targetMap, [batch, rows, cols, classes]);
     const w = tf.tensor4d(sample.cellCounts, [batch, rows, cols, 1]);
-    // Σ w·d² as the product [1, M]·[M, 1]: tf.sum's gradient uploads a host array of ones the
-    // size of the map, a matMul's gradient is two matMuls.
-    const size = batch * cells * classes;
-    const d = tf.sub(p, t);
-    const sq = tf.matMul(tf.reshape(tf.mul(w, d), [1, size]) as tf.Tensor2D, tf.reshape(d, [size, 1]) as tf.Tensor2D);
-    return tf.div(tf.reshape(sq, []), entries) as tf.Scalar;
+    // Σ w·d² / entries with its gradient 2·w·d / entries written out: tf.sum's own gradient
+    // uploads a host array of ones the size of the map, and a [1, M]·[M, 1] product packs M×8.
+    const mse = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const save = args.pop() as tf.GradSaveFunc;
+      const d = tf.sub(args[0] as tf.Tensor4D, t);
+      const wd = tf.mul(w, d);
+      save([wd]);
+      return {
+        value: tf.div(tf.sum(tf.mul(wd, d)), entries) as tf.Scalar,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(saved[0]!, tf.mul(dy, 2 / entries))],
+      };
+    });
+    return mse(p) as tf.Scalar;
   }
 
   private checkTargets(images: number, sample: GuidedSample, targets: ArrayLike<number>): void {

@@ -130,6 +130,37 @@ guideSuite('should resume from getState: identical predictions and identical nex
   b.dispose();
 });
 
+guideSuite('[fitLoss] should have the gradient of the MSE written with plain tfjs ops', () => {
+  const guide = new UNetGuide({ inputShape: [28, 28, 1], patch: 2, drawsPerClass: 2, seed: 7 });
+  const x = images(7);
+  const s = guide.sample(x, new Rng(7), true);
+  const targets = syntheticMargins(x, [1, 2, 3, 4, 5, 6], s);
+  const p = guide.predict(x, true);
+  const cells = 27 * 27;
+  // Plain: gather every draw's row of the prediction and its target, mean of squares.
+  const rows: number[] = [];
+  const t: number[] = [];
+  for (let n = 0; n < B; n++) {
+    for (let d = 0; d < CLASSES * 2; d++) {
+      const cell = s.picks[n * CLASSES * 2 + d]!;
+      rows.push(n * cells + cell);
+      t.push(...Array.from(targets.subarray((n * s.width + s.cellSlots[n * cells + cell]!) * CLASSES, (n * s.width + s.cellSlots[n * cells + cell]! + 1) * CLASSES)));
+    }
+  }
+  const plain = (q: tf.Tensor) => tf.mean(tf.square(tf.sub(tf.gather(tf.reshape(q, [B * cells, CLASSES]), rows), tf.tensor2d(t, [rows.length, CLASSES]))));
+  const [gFast, gPlain] = [tf.grad((q: tf.Tensor) => guide.fitLoss(q as tf.Tensor4D, s, targets))(p), tf.grad(plain)(p)];
+  const lFast = tf.tidy(() => guide.fitLoss(p, s, targets).dataSync()[0]!);
+  const lPlain = tf.tidy(() => plain(p).dataSync()[0]!);
+  assert.ok(Math.abs(lFast - lPlain) <= 1e-5 * lPlain, `loss ${lFast} vs ${lPlain}`);
+  const a = gFast.dataSync();
+  const b = gPlain.dataSync();
+  const scale = Math.max(...Array.from(b, Math.abs));
+  assert.ok(scale > 0);
+  for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-5 * scale, `gradient entry ${i}: ${a[i]} vs ${b[i]}`);
+  tf.dispose([x, p, gFast, gPlain]);
+  guide.dispose();
+});
+
 guideSuite('[sampleAndFit] should draw, fit and update exactly as sample then fit, from one forward pass', () => {
   for (const accumulateGradients of [false, true]) {
     const make = () => new UNetGuide({ inputShape: [28, 28, 1], patch: 2, drawsPerClass: 2, seed: 6, learningRate: 1e-3, accumulateGradients });
