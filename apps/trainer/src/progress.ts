@@ -61,7 +61,7 @@ export function progressRenderer(sink: ProgressSink): { onEvent: (e: TrainEvent)
         sink.write(
           `epoch ${String(m.epoch + 1).padStart(3)} lr ${m.lr.toExponential(2)} eps ${m.epsStart.toFixed(3)}→${m.epsEnd.toFixed(3)}${m.natural ? ' (natural)' : ''} ` +
             `loss ${m.trainLoss.toFixed(4)} train-acc ${pct(m.trainAccuracy)} | clean ${pct(m.cleanAccuracy)} certified ${pct(m.certifiedAccuracy)} ` +
-            `| ${m.imagesPerSecond.toFixed(0)} img/s, ${m.trainSeconds.toFixed(1)}+${m.evalSeconds.toFixed(1)} s`,
+            `| ${m.imagesPerSecond.toFixed(0)} img/s${m.imagesPerCpuSecond === undefined ? '' : ` (${m.imagesPerCpuSecond.toFixed(0)} per CPU-s)`}, ${m.trainSeconds.toFixed(1)}+${m.evalSeconds.toFixed(1)} s`,
         );
         break;
       }

@@ -185,11 +185,11 @@ progress('should write one line per epoch when not on a terminal', () => {
   p.onEvent({ type: 'batch', epoch: 0, batch: 0, batches: 3, loss: 1, eps: 0, imagesPerSecond: 100 });
   p.onEvent({
     type: 'epoch-end',
-    metrics: { epoch: 0, lr: 1e-3, epsStart: 0, epsEnd: 0.5, epsLastBatch: 0.5, natural: false, trainLoss: 1.5, trainAccuracy: 0.5, cleanAccuracy: 0.8, certifiedAccuracy: 0.4, evalImages: 10, trainSeconds: 1, evalSeconds: 1, imagesPerSecond: 100, rssMiB: 1, numTensors: 1 },
+    metrics: { epoch: 0, lr: 1e-3, epsStart: 0, epsEnd: 0.5, epsLastBatch: 0.5, natural: false, trainLoss: 1.5, trainAccuracy: 0.5, cleanAccuracy: 0.8, certifiedAccuracy: 0.4, evalImages: 10, trainSeconds: 1, evalSeconds: 1, imagesPerSecond: 100, trainCpuSeconds: 0.5, imagesPerCpuSecond: 200, rssMiB: 1, numTensors: 1 },
   });
   p.stop();
   assert.is(lines.length, 1);
-  assert.match(lines[0]!, /epoch +1 .*clean 80\.00% certified 40\.00%/);
+  assert.match(lines[0]!, /epoch +1 .*clean 80\.00% certified 40\.00% \| 100 img\/s \(200 per CPU-s\)/);
 });
 
 progress.run();

@@ -27,6 +27,13 @@ export interface EpochMetrics {
   evalSeconds: number;
   /** Training throughput. */
   imagesPerSecond: number;
+  /**
+   * CPU seconds this process spent training (user + system, every thread), and training images
+   * per CPU second: on a machine shared with other jobs these stay steady where wall-clock
+   * throughput swings with the load. Absent in rows written before they were recorded.
+   */
+  trainCpuSeconds?: number;
+  imagesPerCpuSecond?: number;
   /** Resident memory after the epoch, MiB. */
   rssMiB: number;
   /** Live tensors after the epoch (a leak shows as growth). */

@@ -172,6 +172,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       const s = naturalEpoch ? natural : strategy;
       const cleanMargins = isNaturalTraining(s);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       let lossSum = 0;
       let correctSum = 0;
       let seen = 0;
@@ -210,6 +211,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       }
       if (interrupted) break;
       const trainSeconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
       trainSecondsTotal += trainSeconds;
 
       let cleanAccuracy: number | null = null;
@@ -242,6 +245,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         trainSeconds,
         evalSeconds,
         imagesPerSecond: seen / Math.max(trainSeconds, 1e-9),
+        trainCpuSeconds,
+        imagesPerCpuSecond: seen / Math.max(trainCpuSeconds, 1e-9),
         rssMiB: Math.round(process.memoryUsage().rss / 1048576),
         numTensors: tf.memory().numTensors,
       };

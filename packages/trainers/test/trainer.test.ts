@@ -52,6 +52,7 @@ trainSuite('should raise certified accuracy above the untrained model\'s and wri
   // 512 images in batches of 64: linspace(start, end, 9) over 8 batches stops one step short (Q21).
   assert.equal(rows.map((m) => m.epsLastBatch), [0, 0.875, 1, 1, 1]);
   assert.ok(rows.every((m) => m.certifiedAccuracy !== null && m.evalImages === 100));
+  assert.ok(rows.every((m) => m.trainCpuSeconds > 0 && Math.abs(m.imagesPerCpuSecond * m.trainCpuSeconds - 512) < 1e-6), 'CPU seconds and images per CPU-second');
   assert.ok(existsSync(join(out, 'model', 'model.json')));
   assert.ok(existsSync(join(out, 'summary.json')));
   assert.is(events[0], 'start');
