@@ -36,6 +36,42 @@ adam('should follow PyTorch Adam step by step', () => {
   p.dispose();
 });
 
+adam('should update parameters of any shape, skipping one without a gradient (moments kept), as PyTorch', () => {
+  const a = tf.variable(tf.tensor2d([[1, -2], [0.5, 3]]), true);
+  const b = tf.variable(tf.tensor1d([4, -1, 2]), true);
+  const opt = new TorchAdam([['a', a], ['b', b]], { learningRate: 0.01 });
+  const ga = [[0.3, -1, 1e-4, 2], null, [-0.5, 0.1, 0, 1]];
+  const gb = [[1, 2, 3], [-1, 0.5, 0], [0.2, 0.2, -0.2]];
+  ga.forEach((g, s) => tf.tidy(() => opt.apply({ ...(g ? { a: tf.tensor2d(g, [2, 2]) } : {}), b: tf.tensor1d(gb[s]!) })));
+  // a skipped step 2: its moments saw steps 1 and 3 only, bias-corrected with t = 1 and 3.
+  const refSkipping = (t0: number, gs: (number | null)[]) => {
+    let theta = t0;
+    let m = 0;
+    let v = 0;
+    gs.forEach((g, i) => {
+      if (g === null) return;
+      const t = i + 1;
+      m = 0.9 * m + 0.1 * g;
+      v = 0.999 * v + 0.001 * g * g;
+      theta -= (0.01 * (m / (1 - 0.9 ** t))) / (Math.sqrt(v / (1 - 0.999 ** t)) + 1e-8);
+    });
+    return theta;
+  };
+  Array.from(a.dataSync()).forEach((x, i) => {
+    const want = refSkipping([1, -2, 0.5, 3][i]!, ga.map((g) => (g ? g[i]! : null)));
+    assert.ok(Math.abs(x - want) < 1e-6, `a[${i}] ${x} vs ${want}`);
+  });
+  Array.from(b.dataSync()).forEach((x, i) => {
+    const want = reference([4, -1, 2][i]!, gb.map((g) => g[i]!), 0.01);
+    assert.ok(Math.abs(x - want) < 1e-6, `b[${i}] ${x} vs ${want}`);
+  });
+  const state = opt.getState();
+  assert.equal(state.m['a']!.shape, [2, 2]);
+  assert.equal(state.v['b']!.shape, [3]);
+  opt.dispose();
+  tf.dispose([a, b]);
+});
+
 adam('should resume exactly from getState', () => {
   const mk = () => tf.variable(tf.tensor1d([1, 2]), true);
   const p1 = mk();
