@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, tf, Rng } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
-import { squarePatch, rectanglePatch, namedShape, type PatchThreat } from '@patchcert/bounds';
+import { certify, squarePatch, rectanglePatch, namedShape, type PatchThreat } from '@patchcert/bounds';
 import { prepareBatch, disposeBatch, explicitOrigins } from '../src/internal/batch.js';
 import { createPlan } from '../src/internal/create-plan.js';
 import { foldMinOverLocations } from '../src/internal/min-over-locations.js';
@@ -82,6 +82,21 @@ for (const [name, make, shape] of models) {
     });
   }
 }
+
+cw('[cnn-4layer 28x26] certify should give the naive margin map at every location, with windows at the flatten starting at several cells', () => {
+  const rng = new Rng(41);
+  const model = paperModel('cnn-4layer', [28, 26, 1], 42, [24, 16]);
+  const x = randomImages(rng, 3, [28, 26, 1]);
+  const y = randomLabels(rng, 3);
+  for (const threat of [squarePatch(2), rectanglePatch(2, 3)]) {
+    const fast = certify(model, x, y, threat, { marginMap: true, eps: 0.6 });
+    const naive = certify(model, x, y, threat, { marginMap: true, eps: 0.6, method: 'naive' });
+    fast.marginMap!.forEach((m, i) => assertClose(m, naive.marginMap![i]!, RTOL, `${threat.name} image ${i}`));
+    assert.equal(Array.from(fast.worstLocation), Array.from(naive.worstLocation));
+  }
+  tf.dispose(x);
+  model.dispose();
+});
 
 const runs = suite('copyRuns');
 
