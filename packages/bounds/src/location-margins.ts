@@ -1,6 +1,7 @@
 import { tf, assert } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
 import type { ThreatModel } from './threat-model.js';
+import type { PatchThreat } from './patch-threat.js';
 import type { LabelsLike } from './internal/labels.js';
 import { createPlan, fastPlanKind, type BoundMethod } from './internal/create-plan.js';
 import { denseFirstRowsPlan } from './internal/dense-first-rows-plan.js';
@@ -70,9 +71,12 @@ function withPasses<T>(fn: string, model: SequentialModel, images: tf.Tensor4D, 
   const resolved = args.method === 'fast' && locs !== 'all' && perImage * 8 < total ? 'naive' : args.method;
   const prep = prepareBatch(model, images, args.labels, options.eps);
   // Few rows of an MLP: sum each row's own patch pixels of the first dense layer (exact, and far
-  // cheaper than full boxes through [in, units]; measured below).
-  const fewDenseRows = resolved === 'naive' && args.method === 'fast' && threat.kind === 'patch' && fastPlanKind(prep) === 'dense-first';
-  const plan = fewDenseRows ? denseFirstRowsPlan(prep, threat) : createPlan(prep, threat, resolved, true);
+  // cheaper than full boxes through [in, units]; measured below). Few rows of a CNN: the
+  // conv-window plan, whose taped rows now cost less than full boxes (random(10), 4-layer CNN,
+  // batch 256: 380-407 vs 223-236 images per CPU-second).
+  const fewRows = resolved === 'naive' && args.method === 'fast' && threat.kind === 'patch';
+  const kind = fewRows ? fastPlanKind(prep) : undefined;
+  const plan = kind === 'dense-first' ? denseFirstRowsPlan(prep, threat as PatchThreat) : createPlan(prep, threat, kind === 'conv-window' ? 'fast' : resolved, true);
   try {
     const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, batch, perImage, options.chunk);
     return body({
