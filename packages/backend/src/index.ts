@@ -22,6 +22,7 @@ export type { BackendName, PatchcertEnv } from './env.js';
 export { intervalReluBox } from './ops/interval-relu-box.js';
 export type { CenterRadiusBox } from './ops/interval-relu-box.js';
 export { PcIntervalRelu, PcIntervalReluGrad } from './kernel-names.js';
+export { PcGatherRuns, PcScatterAddRuns } from './kernels/gather-runs.js';
 export type { PcIntervalReluInputs, PcIntervalReluAttrs, PcIntervalReluGradInputs, PcIntervalReluGradAttrs } from './kernel-names.js';
 // #endregion
 

@@ -7,7 +7,7 @@ import { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
 
-/** Kernel name; bounds looks it up by this string (and copies on the host where it is missing). */
+/** Kernel name (exported from the package; bounds copies on the host where it is not registered). */
 export const PcGatherRuns = 'PcGatherRuns';
 
 /**

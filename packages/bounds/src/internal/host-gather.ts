@@ -1,4 +1,4 @@
-import { tf } from '@patchcert/backend';
+import { tf, PcGatherRuns, PcScatterAddRuns } from '@patchcert/backend';
 
 /**
  * Runs of floats to copy into one output: run q copies `len[q]` floats of source `src[q]` from
@@ -14,8 +14,8 @@ export interface Runs {
 }
 
 /** patchcert's run-copy kernel and its gradient (registered by initBackend on wasm and cpu). */
-const GATHER_RUNS = 'PcGatherRuns';
-const SCATTER_ADD_RUNS = 'PcScatterAddRuns';
+const GATHER_RUNS = PcGatherRuns;
+const SCATTER_ADD_RUNS = PcScatterAddRuns;
 
 /**
  * The `size` floats that `runs` describe over `sources`, as a flat tensor: with the backend's
