@@ -6,7 +6,7 @@ import { registerCertifyCommand } from './commands/certify.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerAttackCommand } from './commands/attack.js';
 
-/** Usage errors exit 2, failures while running exit 1 (the message only, never a stack). */
+/** Usage errors exit 2, failures while running exit 1 (the message; a stack only for INTERNAL errors). */
 const USAGE_CODES = new Set(['INVALID_OPTION', 'INVALID_ARGUMENT', 'FILE_NOT_FOUND']);
 
 const program = new Command('certify')
@@ -30,6 +30,8 @@ try {
   } else {
     const e = toPatchcertError(err);
     process.stderr.write(`${e.message}\n`);
+    // An INTERNAL error is a bug, not bad input: its stack is what a bug report needs.
+    if (e.code === 'INTERNAL' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = USAGE_CODES.has(e.code) ? 2 : 1;
   }
 }

@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { toPatchcertError } from '@patchcert/backend';
 import { configureTrainCommand } from './commands/train.js';
 
-/** Usage and config errors exit 2, failures while training exit 1 (message only, no stack). */
+/** Usage and config errors exit 2, failures while training exit 1 (the message; a stack only for INTERNAL errors). */
 const USAGE_CODES = new Set(['INVALID_OPTION', 'INVALID_ARGUMENT', 'FILE_NOT_FOUND', 'CONFIG_INVALID']);
 
 const program = configureTrainCommand(new Command('trainer'))
