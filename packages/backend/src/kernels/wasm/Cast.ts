@@ -1,5 +1,5 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, runStock, stockConfig, type KernelArgs } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, runStock, stockConfig, shareInput, type KernelArgs } from './wasm-backend.js';
 
 // Why this kernel exists: tfjs's Abs gradient casts its float32 input to float32, and stock
 // tfjs-backend-wasm's Cast copies the data even when the dtype does not change (0.9 ms of an
@@ -10,8 +10,7 @@ function cast(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as unknown as { x: tf.TensorInfo };
   const { dtype } = args.attrs as unknown as tf.CastAttrs;
   if (x.dtype === 'string' || x.dtype !== dtype) return runStock(tf.Cast, args);
-  (args.backend as tf.KernelBackend & { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
-  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  return shareInput(args.backend, x);
 }
 
 /** wasm `Cast` sharing the input's data when the dtype does not change. */

@@ -1,5 +1,5 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, runStock, type KernelArgs } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, runStock, shareInput, type KernelArgs } from './wasm-backend.js';
 
 // Why this kernel exists: tfjs clones every tensor it saves for a gradient (engine.clone runs
 // Identity), and stock tfjs-backend-wasm's Identity copies the data, where tfjs-backend-cpu's
@@ -9,9 +9,7 @@ import { WASM_BACKEND_NAME, runStock, type KernelArgs } from './wasm-backend.js'
 function identity(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as unknown as { x: tf.TensorInfo };
   if (x.dtype === 'string') return runStock(tf.Identity, args);
-  // Like the stock Reshape kernel: one more reference to the same data.
-  (args.backend as tf.KernelBackend & { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
-  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  return shareInput(args.backend, x);
 }
 
 /** wasm `Identity` sharing the input's data (one more reference) instead of copying it. */

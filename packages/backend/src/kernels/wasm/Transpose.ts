@@ -1,5 +1,5 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, runStock, stockConfig, type KernelArgs } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, runStock, stockConfig, shareInput, type KernelArgs } from './wasm-backend.js';
 
 // Why this kernel exists: tfjs's gather gradient transposes the output gradient with a
 // permutation that is the identity for axis 0 (and back again), and stock tfjs-backend-wasm's
@@ -22,8 +22,7 @@ function transpose(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as unknown as { x: tf.TensorInfo };
   const { perm } = args.attrs as unknown as tf.TransposeAttrs;
   if (x.dtype === 'string' || !keepsOrder(x.shape, perm)) return runStock(tf.Transpose, args);
-  (args.backend as tf.KernelBackend & { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
-  return { dataId: x.dataId, shape: perm.map((a) => x.shape[a]!), dtype: x.dtype };
+  return shareInput(args.backend, x, perm.map((a) => x.shape[a]!));
 }
 
 /** wasm `Transpose` sharing the input's data when the permutation keeps the element order. */

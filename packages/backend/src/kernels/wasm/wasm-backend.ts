@@ -68,6 +68,15 @@ export function runStock(kernelName: string, args: KernelArgs): tf.TensorInfo {
   return (config.kernelFunc as unknown as StockKernel)(args);
 }
 
+/**
+ * `x` again under one more reference to its data, as tfjs's own Reshape does: for kernels whose
+ * output is the input unchanged (tensor data is never written in place after a kernel returns).
+ */
+export function shareInput(backend: tf.KernelBackend, x: tf.TensorInfo, shape: readonly number[] = x.shape): tf.TensorInfo {
+  (backend as tf.KernelBackend & { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...shape], dtype: x.dtype };
+}
+
 /** Frees intermediate results of stock kernels (reference-counted, so reshaped views are safe). */
 export function disposeIntermediates(backend: tf.KernelBackend, infos: readonly tf.TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);
