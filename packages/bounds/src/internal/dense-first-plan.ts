@@ -70,8 +70,8 @@ export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differ
     const clean0 = tf.add(tf.matMul(tf.reshape(boxes.clean, [batch, h * w * c]), dense.kernel as tf.Tensor2D), dense.bias); // [B, U]
     const delta = tf.sub(boxes.box.mu, boxes.clean);
     // With eps ≥ 1 (certification's default) every pixel's radius is the same in every image
-    // (half the [0,1] range, normalized), so the radius term is computed for one image and
-    // tiled: a third less work on the MLP certify path. Only without gradients (a host check).
+    // (half the [0,1] range, normalized), so the radius term's product and window sum run for
+    // one image and are repeated. Only without gradients (a host check of the radii).
     const sharedR = !differentiable && batch > 1 && imagesEqual(boxes.box.r.dataSync() as Float32Array, batch);
     const rIn = sharedR ? tf.slice(boxes.box.r, [0, 0, 0, 0], [1, h, w, c]) : boxes.box.r;
     let pMu: tf.Tensor | null = null;
