@@ -29,9 +29,9 @@ interface PThreadPool {
 
 /**
  * Starts tfjs's wasm backend with `threads` XNNPACK threads: `start` must set and await the
- * backend. The hooks are in place only while `start` runs.
+ * backend. The hooks are in place only while `start` runs. Has no effect on a wasm backend that
+ * already started in this process (tfjs keeps it); `getThreadsCount()` says what runs.
  *
- * @returns the thread count the backend reports.
  * @throws PatchcertError `BACKEND_UNAVAILABLE` when this tfjs version's scripts do not have the
  *   shape the workaround expects (then nothing is left patched).
  */
