@@ -7,9 +7,12 @@
 // 3. the thread count is capped at half the logical cores (one thread on a 2-core machine): the
 //    core count is raised for the duration of the start.
 // After the start the pool's workers are unref'd, so an idle pool does not keep the process alive.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The two files go to one folder per tfjs version and user, rewritten atomically by each start
+// (their content is fixed), so nothing accumulates and pool workers may read them at any time.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { PatchcertError } from './errors.js';
 import { tf } from './tf.js';
 
@@ -36,7 +39,8 @@ interface PThreadPool {
  *   shape the workaround expects (then nothing is left patched).
  */
 export async function startThreadedWasm(threads: number, setThreadsCount: (n: number) => void, start: () => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(os.tmpdir(), 'patchcert-wasm-'));
+  const dir = join(os.tmpdir(), `patchcert-wasm-${tf.version.tfjs}-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true });
   const factoryFile = join(dir, 'factory.js');
   const workerFile = join(dir, 'worker.js');
   const RealBlob = globalThis.Blob;
@@ -51,7 +55,7 @@ export async function startThreadedWasm(threads: number, setThreadsCount: (n: nu
       const text = parts.every((p) => typeof p === 'string') ? parts.join('') : undefined;
       if (text === undefined) return;
       texts.set(this, text);
-      if (text.startsWith(FACTORY_PREFIX)) writeFileSync(factoryFile, BUNDLE_BINDINGS + text);
+      if (text.startsWith(FACTORY_PREFIX)) writeAtomically(factoryFile, BUNDLE_BINDINGS + text);
     }
   }
   globalThis.Blob = RecordingBlob as typeof Blob;
@@ -60,7 +64,7 @@ export async function startThreadedWasm(threads: number, setThreadsCount: (n: nu
     if (text === undefined || !text.includes('importScripts')) return realCreateObjectURL(blob);
     const patched = text.replace(WORKER_BLOB_LOAD, `importScripts(${JSON.stringify(factoryFile)})`);
     if (patched === text) failure = 'the pthread worker script no longer loads its main script as expected';
-    writeFileSync(workerFile, patched);
+    writeAtomically(workerFile, patched);
     return workerFile;
   };
   os.cpus = () => Array.from({ length: 2 * threads }, () => realCpus()[0]!);
@@ -74,11 +78,16 @@ export async function startThreadedWasm(threads: number, setThreadsCount: (n: nu
     os.cpus = realCpus;
   }
   if (failure) {
-    rmSync(dir, { recursive: true, force: true });
     throw new PatchcertError('BACKEND_UNAVAILABLE', `Error in initBackend: wasm threads: ${failure} (tfjs-backend-wasm ${tf.version.tfjs}); use threads: 1.`);
   }
   const pool = (tf.backend() as unknown as { wasm?: { PThread?: PThreadPool } }).wasm?.PThread;
   for (const w of [...(pool?.unusedWorkers ?? []), ...(pool?.runningWorkers ?? [])]) w.unref();
-  // The workers have read both files by now (they load at start-up, before init returns).
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** Writes `path` through a temporary name and a rename, so a concurrent reader sees a whole file. */
+function writeAtomically(path: string, text: string): void {
+  // pid and thread id: worker threads of one process may start threaded wasm at the same time.
+  const tmp = `${path}.${process.pid}.${threadId}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
 }
