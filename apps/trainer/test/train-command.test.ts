@@ -143,6 +143,29 @@ main('should resume after SIGKILL mid-run to the same weights as an uninterrupte
   assert.equal(await read(killed), await read(whole));
 });
 
+main('should stop within a few batches of a SIGINT, not at the end of the epoch', async () => {
+  const dir = tmp();
+  // One certificate-training epoch of 3,750 batches: far longer than the test waits, so only the
+  // interrupt can end it.
+  const config = { ...TINY, epochs: 1, batchSize: 8, schedule: { start: 0, length: 2 }, data: { trainLimit: 30000 }, eval: { epochLimit: 0 } };
+  writeFileSync(join(dir, 'c.json'), JSON.stringify(config));
+  const out = join(dir, 'run');
+  const child = spawn(process.execPath, ['--conditions=@patchcert/source', '--import', 'tsx', 'src/main.ts', '--config', join(dir, 'c.json'), '--out', out, '--no-final-eval'], { cwd: APP, env: { ...process.env, INIT_CWD: '' } });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  for (let i = 0; i < 600 && !stdout.includes('batches/epoch'); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 1000)); // some batches in
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const code = await exited;
+  assert.ok(Date.now() - t0 < 5000, `stopped ${Date.now() - t0} ms after SIGINT`);
+  assert.match(stdout, /interrupt: stopping after this batch/, `code ${code}: ${stdout}`);
+  assert.not.ok(existsSync(join(out, 'model')), 'no final model from an interrupted epoch');
+  assert.is(readFileSync(join(out, 'metrics.jsonl'), 'utf8'), '', 'no epoch finished');
+  assert.ok(code !== null, 'exited on its own');
+});
+
 main('should list the options with --help', () => {
   const r = cli(['--help']);
   assert.is(r.code, 0);

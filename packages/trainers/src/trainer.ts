@@ -204,6 +204,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
           tf.dispose([batch.x, batch.y, ...(correct ? [correct] : [])]);
         }
         b++;
+        // A macrotask turn, so that a SIGINT handler (or any abort from an event) can run: the
+        // awaits above resolve as microtasks, which never let the event loop in.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (checkAborted(options.signal)) {
           interrupted = true;
           break;
