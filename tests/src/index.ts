@@ -4,5 +4,5 @@
  * finished run into `models/<name>/` with reference figures; the shipped-model test re-certifies
  * them).
  */
-export { readShippedModel, certifySubset, SHIPPED_SUBSET } from './shipped-model.js';
+export { readShippedModel, certifySubset, SHIPPED_SUBSET, SHIPPED_SAMPLE_SEED } from './shipped-model.js';
 export type { ShippedReference } from './shipped-model.js';

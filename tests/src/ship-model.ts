@@ -6,7 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import { initBackend, describeBackend } from '@patchcert/backend';
 import { loadModel } from '@patchcert/models';
 import { parseTrainConfig } from '@patchcert/trainers';
-import { certifySubset, SHIPPED_SUBSET, type ShippedReference } from './shipped-model.js';
+import { certifySubset, SHIPPED_SAMPLE_SEED, SHIPPED_SUBSET, type ShippedReference } from './shipped-model.js';
 
 const [runArg, name, configArg] = process.argv.slice(2).filter((a) => a !== '--');
 if (!runArg || !name || !configArg) {
@@ -29,13 +29,13 @@ await writeFile(join(tmp, 'config.json'), JSON.stringify(summary.config, null, 2
 const info = await initBackend();
 const model = await loadModel(join(tmp, 'model'));
 const config = parseTrainConfig(summary.config, join(runDir, 'summary.json'));
-const subset = await certifySubset(model, config, SHIPPED_SUBSET);
+const subset = await certifySubset(model, config, SHIPPED_SUBSET, SHIPPED_SAMPLE_SEED);
 const reference: ShippedReference = {
   name,
   config: relative(repo, resolve(cwd, configArg)),
   fullTest: { images: summary.final.images, cleanAccuracy: summary.final.cleanAccuracy, certifiedAccuracy: summary.final.certifiedAccuracy },
   training: { epochs: config.epochs, trainSeconds: Math.round(summary.trainSeconds), machine: `${cpus().length}x ${cpus()[0]?.model ?? 'cpu'}`, backend: describeBackend(info) },
-  subset: { images: SHIPPED_SUBSET, ...subset },
+  subset: { images: SHIPPED_SUBSET, sampleSeed: SHIPPED_SAMPLE_SEED, ...subset },
 };
 await writeFile(join(tmp, 'reference.json'), JSON.stringify(reference, null, 1) + '\n');
 const dest = join(repo, 'models', name);
