@@ -18,6 +18,21 @@ export interface FlatWindows {
 }
 
 /**
+ * Indices `0 … count−1` grouped by window start (key `aR·fw + aC`, the cell's index in a map of
+ * width `fw`), each group in index order, groups in order of first appearance.
+ */
+export function groupByWindowStart(aR: Int32Array, aC: Int32Array, fw: number, count: number): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < count; i++) {
+    const key = aR[i]! * fw + aC[i]!;
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  }
+  return groups;
+}
+
+/**
  * The first dense layer after the flatten for rows that differ from the clean map only in a
  * window, on the gradient tape: its center is the clean output plus (window − clean window)·W
  * over the window's weight rows only, and its radius the window's radius·|W| (the clean cells
@@ -36,13 +51,7 @@ export function windowDense(win: CenterRadius, clean: tf.Tensor2D, geo: FlatWind
   const cells = wH * wW;
   const width = cells * fc;
   // Group order: rows with the same window start next to each other.
-  const groups = new Map<number, number[]>();
-  for (let row = 0; row < n; row++) {
-    const key = aR[row]! * fw + aC[row]!;
-    const g = groups.get(key);
-    if (g) g.push(row);
-    else groups.set(key, [row]);
-  }
+  const groups = groupByWindowStart(aR, aC, fw, n);
   const winIdx = new Int32Array(n * cells);
   const cleanIdx = new Int32Array(n * cells);
   const back = new Int32Array(n); // row → its position in group order

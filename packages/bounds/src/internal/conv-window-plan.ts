@@ -7,7 +7,7 @@ import { intervalRelu } from '../interval-relu.js';
 import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
 import { cleanConvPass } from './clean-conv-pass.js';
 import { copyRuns, gatherRows, gatherTwo, type Runs } from './host-gather.js';
-import { windowDense } from './conv-window-dense.js';
+import { groupByWindowStart, windowDense } from './conv-window-dense.js';
 
 /** Geometry of one conv layer of the window stage (sizes are the same for every location). */
 interface ConvStep {
@@ -163,13 +163,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     const cellsWin = wH * wW;
     const width = cellsWin * fc;
     const units = f1.units;
-    const groups = new Map<number, number[]>();
-    for (let l = 0; l < k; l++) {
-      const key = aR[l]! * fw + aC[l]!;
-      const g = groups.get(key);
-      if (g) g.push(l);
-      else groups.set(key, [l]);
-    }
+    const groups = groupByWindowStart(aR, aC, fw, k);
     const y = prep.hostLabels!;
     const rowLabels = new Int32Array(n);
     const rowOf = new Int32Array(n); // group-order position → image-major row
