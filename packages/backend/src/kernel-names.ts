@@ -25,3 +25,25 @@ export const PcIntervalReluGrad = 'PcIntervalReluGrad';
 export type PcIntervalReluGradInputs = Pick<tf.NamedTensorInfoMap, 'mu' | 'r' | 'dMu' | 'dR'>;
 /** {@link PcIntervalReluGrad} has no attributes. */
 export type PcIntervalReluGradAttrs = Record<string, never>;
+
+/**
+ * The ReLU interval rule followed by the last dense layer merged with the margin matrix
+ * C = e_y − e_j ("elision"), fused, without gradients (certification). Rows are (image b,
+ * location l): the hidden layer's center is `base[b] + delta[b, l]`, its radius `rad[b, l]`;
+ * output `[batch, count, classes]` holds, for locations `[start, start + count)`,
+ * Σ_i μ'_i·(W[i,y] − W[i,j]) − r'_i·|W[i,y] − W[i,j]| + b_y − b_j with (μ', r') the ReLU box and
+ * exactly 0 in the y slot. Units inactive over the whole box (μ + r ≤ 0) are skipped.
+ */
+export const PcReluElidedMargins = 'PcReluElidedMargins';
+/**
+ * Inputs of {@link PcReluElidedMargins}: `delta` `[batch, total, units]`, `base` `[batch, units]`,
+ * `rad` `[batch, total, units]` or one image's `[1, total, units]` (shared by every image),
+ * `kernel` `[units, classes]` and `bias` `[classes]` of the last layer (float32), `labels`
+ * `[batch]` int32.
+ */
+export type PcReluElidedMarginsInputs = Pick<tf.NamedTensorInfoMap, 'delta' | 'base' | 'rad' | 'kernel' | 'bias' | 'labels'>;
+/** Attributes of {@link PcReluElidedMargins}: the location range `[start, start + count)`. */
+export interface PcReluElidedMarginsAttrs {
+  start: number;
+  count: number;
+}

@@ -3,7 +3,8 @@
 // paths (AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
 // keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
 // Slice as block copies) and patchcert's own kernels (PcIntervalRelu and its gradient, and
-// PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies). On cpu: patchcert's
+// PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies, PcReluElidedMargins for
+// certification's last two layers). On cpu: patchcert's
 // own kernels. The imports are explicit so the lists read as the set of kernels patchcert
 // changes. Imported only by initBackend.
 import { tf } from '../tf.js';
@@ -20,6 +21,7 @@ import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
 import { intervalReluConfig as wasmIntervalReluConfig, intervalReluGradConfig as wasmIntervalReluGradConfig } from './wasm/IntervalRelu.js';
 import { intervalReluConfig as cpuIntervalReluConfig, intervalReluGradConfig as cpuIntervalReluGradConfig } from './cpu/IntervalRelu.js';
 import { gatherRunsWasmConfig, gatherRunsCpuConfig, scatterAddRunsWasmConfig, scatterAddRunsCpuConfig } from './gather-runs.js';
+import { reluElidedMarginsCpuConfig, reluElidedMarginsWasmConfig } from './relu-elided-margins.js';
 import { registerGradients } from '../gradients/register-all-gradients.js';
 import {
   WASM_BACKEND_NAME,
@@ -45,10 +47,11 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   wasmIntervalReluGradConfig,
   gatherRunsWasmConfig,
   scatterAddRunsWasmConfig,
+  reluElidedMarginsWasmConfig,
 ];
 
 /** Every patchcert cpu kernel (the fused ones; stock tfjs-backend-cpu has the rest). */
-export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig];
+export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig];
 
 /** Registers every patchcert cpu kernel and the gradients. Safe to call more than once. */
 export function registerCpuKernels(): void {

@@ -1,4 +1,4 @@
-import { tf } from '@patchcert/backend';
+import { tf, reluElidedMargins } from '@patchcert/backend';
 import type { PatchThreat } from '../patch-threat.js';
 import { propagateCenterRadius } from '../propagate-interval.js';
 import { elidedMarginsCenterRadius } from '../elided-margins.js';
@@ -23,39 +23,74 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
   const [gh, gw] = threat.grid(h, w);
   const last = model.layers.length - 1;
 
-  const pre = denseFirstTerms(prep, threat, differentiable);
+  // One hidden layer (the paper's MLP) without gradients: the ReLU and the elided layer run as one
+  // fused kernel over every location at once (no per-location intermediates in tfjs tensors).
+  const fused = !differentiable && prep.hostLabels !== undefined && last === 3 && model.layers[2]?.type === 'relu';
+  const pre = denseFirstTerms(prep, threat, differentiable, fused);
+  const total = gh * gw;
+  const labels = fused ? tf.tensor1d(prep.hostLabels!, 'int32') : null;
 
   let muData: Float32Array | null = null;
   let rData: Float32Array | null = null;
   const hostMu = () => (muData ??= pre.sMu.dataSync() as Float32Array);
-  const hostR = () => (rData ??= pre.sR.dataSync() as Float32Array);
+  // The fused path may keep one image's radius rows; the general path takes every image's.
+  let sRAll: tf.Tensor2D | null = null;
+  const radiusRows = () => (pre.sR.shape[0] === batch * total ? pre.sR : (sRAll ??= tf.keep(tf.concat(Array.from({ length: batch }, () => pre.sR), 0))));
+  const hostR = () => (rData ??= radiusRows().dataSync() as Float32Array);
 
+  const output = model.weights[last]!;
   return {
-    rowCost: Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
+    // The fused kernel's only per-row tensor is its output.
+    rowCost: fused ? model.numClasses : Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
     margins(origins: RowOrigins): tf.Tensor3D {
+      const run = fused ? sharedRun(origins, gw, total) : undefined;
+      if (run !== undefined) {
+        return tf.tidy(() =>
+          reluElidedMargins(
+            tf.reshape(pre.sMu, [batch, total, units]) as tf.Tensor3D,
+            pre.clean0 as tf.Tensor2D,
+            tf.reshape(pre.sR, [-1, total, units]) as tf.Tensor3D,
+            output.kernel as tf.Tensor2D,
+            output.bias as tf.Tensor1D,
+            labels!,
+            run,
+          ),
+        );
+      }
       return tf.tidy(() => {
         const k = origins.perImage;
         const idx = new Int32Array(batch * k);
         for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(i / k) * gh * gw + origins.rows[i]! * gw + origins.cols[i]!;
         const sel = (src: tf.Tensor2D, host: () => Float32Array) => selectRows(src, idx, batch, k, gh * gw, differentiable, host);
         const mu = tf.add(sel(pre.sMu, hostMu), tf.expandDims(pre.clean0, 1));
-        const r = tf.reshape(sel(pre.sR, hostR), [batch * k, units]);
+        const r = tf.reshape(sel(radiusRows(), hostR), [batch * k, units]);
         const box = propagateCenterRadius(model, { mu: tf.reshape(mu, [batch * k, units]), r }, 2, last);
         return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
       });
     },
     dispose() {
-      tf.dispose(pre);
+      tf.dispose([pre.clean0, pre.sMu, pre.sR, ...(labels ? [labels] : []), ...(sRAll ? [sRAll] : [])]);
     },
   };
+}
+
+/** The location range `[start, start + count)` when every image takes that same run, else undefined. */
+function sharedRun(origins: RowOrigins, gw: number, total: number): { start: number; count: number } | undefined {
+  if (!origins.shared) return undefined;
+  const count = origins.perImage;
+  const start = origins.rows[0]! * gw + origins.cols[0]!;
+  for (let l = 0; l < count; l++) if (origins.rows[l]! * gw + origins.cols[l]! !== start + l) return undefined;
+  return start + count <= total ? { start, count } : undefined;
 }
 
 /**
  * The first dense layer at every location of the grid, as the clean output plus the patch's
  * box-sum term (see {@link denseFirstPlan}): `clean0` `[batch, units]`, and the center and radius
- * terms `sMu`, `sR` `[batch · locations, units]` (row-major locations). The caller disposes them.
+ * terms `sMu`, `sR` `[batch · locations, units]` (row-major locations). With `oneSharedRadius`,
+ * `sR` holds one image's rows `[locations, units]` when every image has the same radius term.
+ * The caller disposes them.
  */
-export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean): { clean0: tf.Tensor; sMu: tf.Tensor2D; sR: tf.Tensor2D } {
+export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean, oneSharedRadius = false): { clean0: tf.Tensor; sMu: tf.Tensor2D; sR: tf.Tensor2D } {
   const { model, boxes } = prep;
   const [batch, h, w, c] = boxes.clean.shape;
   const dense = model.weights[1]!;
@@ -96,6 +131,7 @@ export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differ
         for (let t = 0; t < taps; t++) if (threat.stencil[t]) f.fill(1 / area, t * units, (t + 1) * units);
         const s = tf.depthwiseConv2d(p as tf.Tensor4D, tf.tensor4d(f, [threat.height, threat.width, units, 1]), 1, 'valid');
         // One image's terms repeated: concat copies whole blocks (wasm's tile kernel is ~50× slower).
+        if (p.shape[0] !== batch && oneSharedRadius) return tf.reshape(s, [gh * gw, units]);
         return tf.reshape(p.shape[0] === batch ? s : tf.concat(Array.from({ length: batch }, () => s), 0), [batch * gh * gw, units]);
       }
       if (threat.isRectangle) {

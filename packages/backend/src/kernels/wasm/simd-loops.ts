@@ -106,17 +106,17 @@ function moduleBytes(shared: boolean): Uint8Array {
 }
 
 /** The part of the WebAssembly API used here (the build's lib has no WebAssembly types). */
-interface WebAssemblyApi {
+export interface WebAssemblyApi {
   Memory: abstract new (...args: never[]) => { readonly buffer: ArrayBufferLike };
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
 }
-const WebAssemblyApi = (globalThis as unknown as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+export const WebAssemblyApi = (globalThis as unknown as { WebAssembly?: WebAssemblyApi }).WebAssembly;
 
 const instances = new WeakMap<object, SimdLoops | null>();
 
 /** The memory of tfjs-backend-wasm's Emscripten module, if reachable, and whether it is shared (threaded build). */
-function wasmMemory(backend: WasmBackend): { memory: object; shared: boolean } | undefined {
+export function wasmMemory(backend: WasmBackend): { memory: object; shared: boolean } | undefined {
   const module = (backend as unknown as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
   const memory = module?.asm?.memory ?? module?.wasmMemory;
   if (WebAssemblyApi === undefined || !(memory instanceof WebAssemblyApi.Memory)) return undefined;

@@ -1,0 +1,179 @@
+// PcReluElidedMargins on wasm and cpu: the last two steps of an IBP bound (ReLU box, then the
+// elided margin layer) for every location of a batch in one pass. Composed from stock ops these
+// steps were an add, the ReLU kernel, two [rows, units]·[units, classes] matmuls per label run and
+// a few elementwise ops, ~70% of MLP certification; fused, each row is read once and a unit that
+// is inactive over its whole box costs one compare (most units of a trained network).
+import type { tf } from '../tf.js';
+import { PatchcertError } from '../errors.js';
+import { PcReluElidedMargins, type PcReluElidedMarginsAttrs } from '../kernel-names.js';
+import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+import { patchcertWasm } from './wasm/patchcert-module.js';
+
+/** Class columns per table block (the wasm loop's three 4-lane accumulators). */
+const BLOCK = 12;
+
+interface Shapes {
+  batch: number;
+  total: number;
+  units: number;
+  classes: number;
+  radShared: boolean;
+  start: number;
+  count: number;
+}
+
+const NAMES = ['delta', 'base', 'rad', 'kernel', 'bias', 'labels'] as const;
+
+/** Validates inputs and attributes; throws PatchcertError naming the input and what is expected. */
+function checkArgs(args: KernelArgs): { infos: Record<(typeof NAMES)[number], tf.TensorInfo>; s: Shapes } {
+  const fail = (code: 'INVALID_ARGUMENT' | 'SHAPE_MISMATCH', what: string) => new PatchcertError(code, `Error in ${PcReluElidedMargins}: ${what}.`);
+  const infos = {} as Record<(typeof NAMES)[number], tf.TensorInfo>;
+  for (const name of NAMES) {
+    const info = args.inputs[name];
+    if (info === undefined) throw fail('INVALID_ARGUMENT', `input '${name}' must be given, but got none`);
+    const dtype = name === 'labels' ? 'int32' : 'float32';
+    if (info.dtype !== dtype) throw fail('INVALID_ARGUMENT', `input '${name}' must be ${dtype}, but got ${info.dtype}`);
+    infos[name] = info;
+  }
+  const shape = (n: (typeof NAMES)[number]) => `[${infos[n].shape.join(',')}]`;
+  const [batch, total, units] = infos.delta.shape as [number, number, number];
+  if (infos.delta.shape.length !== 3) throw fail('SHAPE_MISMATCH', `'delta' must be [batch, locations, units], but got ${shape('delta')}`);
+  const classes = infos.kernel.shape[1]!;
+  const eq = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+  if (!eq(infos.base.shape, [batch, units])) throw fail('SHAPE_MISMATCH', `'base' must be [${batch},${units}], but got ${shape('base')}`);
+  const radShared = eq(infos.rad.shape, [1, total, units]) && batch !== 1;
+  if (!radShared && !eq(infos.rad.shape, [batch, total, units])) throw fail('SHAPE_MISMATCH', `'rad' must be [${batch},${total},${units}] or [1,${total},${units}], but got ${shape('rad')}`);
+  if (infos.kernel.shape.length !== 2 || infos.kernel.shape[0] !== units) throw fail('SHAPE_MISMATCH', `'kernel' must be [${units}, classes], but got ${shape('kernel')}`);
+  if (!eq(infos.bias.shape, [classes])) throw fail('SHAPE_MISMATCH', `'bias' must be [${classes}], but got ${shape('bias')}`);
+  if (!eq(infos.labels.shape, [batch])) throw fail('SHAPE_MISMATCH', `'labels' must be [${batch}], but got ${shape('labels')}`);
+  const { start, count } = (args.attrs ?? {}) as unknown as PcReluElidedMarginsAttrs;
+  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > total) {
+    throw fail('INVALID_ARGUMENT', `the location range start=${start}, count=${count} must lie inside [0, ${total}]`);
+  }
+  return { infos, s: { batch, total, units, classes, radShared, start, count } };
+}
+
+function checkLabels(labels: Int32Array, classes: number): void {
+  for (let b = 0; b < labels.length; b++) {
+    const y = labels[b]!;
+    if (!(y >= 0 && y < classes)) throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcReluElidedMargins}: labels must be in [0, ${classes - 1}], but got ${y} at ${b}.`);
+  }
+}
+
+/** Sizes of the per-label tables: D_y and |D_y| `[classes, blocks, units, 12]`, e_y `[classes, blocks, 12]`. */
+function tableSizes(s: Shapes): { blocks: number; tab: number; e: number } {
+  const blocks = Math.ceil(s.classes / BLOCK);
+  return { blocks, tab: s.classes * blocks * s.units * BLOCK, e: s.classes * blocks * BLOCK };
+}
+
+/** Fills the tables: D_y[i, j] = W[i, y] − W[i, j], its absolute value, e_y[j] = b_y − b_j (zero-padded). */
+function fillTables(s: Shapes, w: Float32Array, bias: Float32Array, dTab: Float32Array, aTab: Float32Array, eTab: Float32Array): void {
+  const { blocks } = tableSizes(s);
+  const { units, classes } = s;
+  dTab.fill(0);
+  aTab.fill(0);
+  eTab.fill(0);
+  for (let y = 0; y < classes; y++) {
+    for (let j = 0; j < classes; j++) {
+      const k = Math.floor(j / BLOCK);
+      const jj = j % BLOCK;
+      eTab[(y * blocks + k) * BLOCK + jj] = bias[y]! - bias[j]!;
+      const t0 = (y * blocks + k) * units * BLOCK + jj;
+      for (let i = 0; i < units; i++) {
+        const d = w[i * classes + y]! - w[i * classes + j]!;
+        dTab[t0 + i * BLOCK] = d;
+        aTab[t0 + i * BLOCK] = Math.abs(d);
+      }
+    }
+  }
+}
+
+/** The loop in JavaScript (cpu, and wasm where patchcert's module cannot run); same rule as the wasm one. */
+function marginsLoop(s: Shapes, delta: Float32Array, base: Float32Array, rad: Float32Array, labels: Int32Array, dTab: Float32Array, aTab: Float32Array, eTab: Float32Array, out: Float32Array): void {
+  const { batch, total, units, classes, start, count } = s;
+  const { blocks } = tableSizes(s);
+  const acc = new Float32Array(BLOCK);
+  for (let b = 0; b < batch; b++) {
+    const y = labels[b]!;
+    for (let l = start; l < start + count; l++) {
+      const d0 = (b * total + l) * units;
+      const r0 = ((s.radShared ? 0 : b * total) + l) * units;
+      const o0 = (b * count + l - start) * classes;
+      for (let k = 0; k < blocks; k++) {
+        const e0 = (y * blocks + k) * BLOCK;
+        for (let jj = 0; jj < BLOCK; jj++) acc[jj] = eTab[e0 + jj]!;
+        let t = (y * blocks + k) * units * BLOCK;
+        for (let i = 0; i < units; i++, t += BLOCK) {
+          const m = Math.fround(base[b * units + i]! + delta[d0 + i]!);
+          const r = rad[r0 + i]!;
+          const u = Math.fround(m + r);
+          if (u <= 0) continue;
+          const lo = Math.max(Math.fround(m - r), 0);
+          const vm = Math.fround(Math.fround(u + lo) * 0.5);
+          const vr = Math.fround(Math.fround(u - lo) * 0.5);
+          for (let jj = 0; jj < BLOCK; jj++) acc[jj] = acc[jj]! + vm * dTab[t + jj]! - vr * aTab[t + jj]!;
+        }
+        for (let jj = 0; jj < BLOCK && k * BLOCK + jj < classes; jj++) out[o0 + k * BLOCK + jj] = acc[jj]!;
+      }
+      out[o0 + y] = 0;
+    }
+  }
+}
+
+interface CpuBackend extends tf.KernelBackend {
+  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+function reluElidedMarginsCpu(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as CpuBackend;
+  const { infos, s } = checkArgs(args);
+  const read = (info: tf.TensorInfo) => backend.data.get(info.dataId).values as Float32Array;
+  const labels = backend.data.get(infos.labels.dataId).values as Int32Array;
+  checkLabels(labels, s.classes);
+  const sizes = tableSizes(s);
+  const [dTab, aTab, eTab] = [new Float32Array(sizes.tab), new Float32Array(sizes.tab), new Float32Array(sizes.e)];
+  fillTables(s, read(infos.kernel), read(infos.bias), dTab, aTab, eTab);
+  const out = new Float32Array(s.batch * s.count * s.classes);
+  marginsLoop(s, read(infos.delta), read(infos.base), read(infos.rad), labels, dTab, aTab, eTab, out);
+  return backend.makeTensorInfo([s.batch, s.count, s.classes], 'float32', out);
+}
+
+function reluElidedMarginsWasm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const { infos, s } = checkArgs(args);
+  const sizes = tableSizes(s);
+  // Allocate everything before taking any view: an allocation may grow the heap and detach views.
+  const out = backend.makeOutput([s.batch, s.count, s.classes], 'float32');
+  const tabs = [backend.makeOutput([sizes.tab], 'float32'), backend.makeOutput([sizes.tab], 'float32'), backend.makeOutput([sizes.e], 'float32')];
+  try {
+    const view = (info: tf.TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
+    const labels = backend.typedArrayFromHeap(infos.labels) as Int32Array;
+    checkLabels(labels, s.classes);
+    const [dTab, aTab, eTab] = tabs.map(view) as [Float32Array, Float32Array, Float32Array];
+    fillTables(s, view(infos.kernel), view(infos.bias), dTab, aTab, eTab);
+    const [delta, base, rad, o] = [view(infos.delta), view(infos.base), view(infos.rad), view(out)];
+    const module = patchcertWasm(backend);
+    if (module === undefined) {
+      marginsLoop(s, delta, base, rad, labels, dTab, aTab, eTab, o);
+    } else {
+      module.reluElidedMargins(
+        delta.byteOffset, base.byteOffset, rad.byteOffset, s.radShared ? 1 : 0, labels.byteOffset,
+        dTab.byteOffset, aTab.byteOffset, eTab.byteOffset, o.byteOffset,
+        s.batch, s.total, s.start, s.count, s.units, s.classes,
+      );
+    }
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  } finally {
+    for (const t of tabs) backend.disposeData(t.dataId);
+  }
+  return out;
+}
+
+/** wasm {@link PcReluElidedMargins}: one SIMD loop of patchcert's module over the wasm heap. */
+export const reluElidedMarginsWasmConfig: tf.KernelConfig = { kernelName: PcReluElidedMargins, backendName: 'wasm', kernelFunc: reluElidedMarginsWasm as unknown as tf.KernelFunc };
+
+/** cpu {@link PcReluElidedMargins}: the same rule as a JavaScript loop. */
+export const reluElidedMarginsCpuConfig: tf.KernelConfig = { kernelName: PcReluElidedMargins, backendName: 'cpu', kernelFunc: reluElidedMarginsCpu as unknown as tf.KernelFunc };

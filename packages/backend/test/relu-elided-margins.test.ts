@@ -1,0 +1,151 @@
+// reluElidedMargins (the fused PcReluElidedMargins kernel on wasm and cpu, stock ops elsewhere)
+// against the rule written out in float64: ReLU box of (base + delta, rad), then
+// c = μ'·W + b and the margin c_y − c_j − r'·|W_y − W_j|. Class counts cover one, two and partial
+// column blocks; units are not a multiple of 4; many units are inactive over their box.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { initBackend, reluElidedMargins, registerCpuKernels, registerWasmKernels, tf, PcReluElidedMargins, PatchcertError } from '@patchcert/backend';
+import { assertClose, runOn, seededNormal } from './helpers.js';
+
+interface Case {
+  batch: number;
+  total: number;
+  units: number;
+  classes: number;
+  start: number;
+  count: number;
+  radShared: boolean;
+}
+
+function data(c: Case, seed: number) {
+  const delta = seededNormal(c.batch * c.total * c.units, seed);
+  const base = seededNormal(c.batch * c.units, seed + 1, 0.5);
+  const rad = seededNormal((c.radShared ? 1 : c.batch) * c.total * c.units, seed + 2, 0.7).map(Math.abs);
+  const kernel = seededNormal(c.units * c.classes, seed + 3, 0.3);
+  const bias = seededNormal(c.classes, seed + 4);
+  const labels = Int32Array.from({ length: c.batch }, (_, b) => (b * 7 + seed) % c.classes);
+  return { delta, base, rad, kernel, bias, labels };
+}
+
+/** The rule in float64, independent of every kernel. */
+function reference(c: Case, d: ReturnType<typeof data>): Float64Array {
+  const out = new Float64Array(c.batch * c.count * c.classes);
+  for (let b = 0; b < c.batch; b++) {
+    const y = d.labels[b]!;
+    for (let l = c.start; l < c.start + c.count; l++) {
+      const logits = new Float64Array(c.classes);
+      const rows = new Float64Array(c.classes);
+      for (let i = 0; i < c.units; i++) {
+        const m = d.base[b * c.units + i]! + d.delta[(b * c.total + l) * c.units + i]!;
+        const r = d.rad[((c.radShared ? 0 : b * c.total) + l) * c.units + i]!;
+        const lo = Math.max(m - r, 0);
+        const hi = Math.max(m + r, 0);
+        for (let j = 0; j < c.classes; j++) {
+          logits[j]! += ((hi + lo) / 2) * d.kernel[i * c.classes + j]!;
+          rows[j]! += ((hi - lo) / 2) * Math.abs(d.kernel[i * c.classes + y]! - d.kernel[i * c.classes + j]!);
+        }
+      }
+      for (let j = 0; j < c.classes; j++) {
+        const v = j === y ? 0 : logits[y]! + d.bias[y]! - logits[j]! - d.bias[j]! - rows[j]!;
+        out[(b * c.count + l - c.start) * c.classes + j] = v;
+      }
+    }
+  }
+  return out;
+}
+
+function run(c: Case, d: ReturnType<typeof data>): tf.Tensor {
+  return reluElidedMargins(
+    tf.tensor3d(d.delta, [c.batch, c.total, c.units]),
+    tf.tensor2d(d.base, [c.batch, c.units]),
+    tf.tensor3d(d.rad, [c.radShared ? 1 : c.batch, c.total, c.units]),
+    tf.tensor2d(d.kernel, [c.units, c.classes]),
+    tf.tensor1d(d.bias),
+    tf.tensor1d(d.labels, 'int32'),
+    { start: c.start, count: c.count },
+  );
+}
+
+const CASES: Case[] = [
+  { batch: 3, total: 7, units: 37, classes: 10, start: 0, count: 7, radShared: false },
+  { batch: 4, total: 9, units: 21, classes: 10, start: 2, count: 5, radShared: true },
+  { batch: 2, total: 5, units: 19, classes: 3, start: 4, count: 1, radShared: false },
+  { batch: 2, total: 4, units: 33, classes: 13, start: 0, count: 4, radShared: false },
+  { batch: 1, total: 3, units: 8, classes: 26, start: 1, count: 2, radShared: false },
+];
+
+const TOL = { rtol: 1e-5, atol: 1e-5 };
+const fused = suite('reluElidedMargins');
+
+for (const [k, c] of CASES.entries()) {
+  const label = `${c.batch}×${c.total}×${c.units}, ${c.classes} classes, locations [${c.start}, ${c.start + c.count})${c.radShared ? ', shared radius' : ''}`;
+  for (const backend of ['wasm', 'cpu'] as const) {
+    fused(`[${backend}] should equal the float64 rule (${label})`, async () => {
+      const d = data(c, 10 + k);
+      const [out] = await runOn(backend, () => run(c, d));
+      const ref = reference(c, d);
+      assertClose(out!, ref, TOL, label);
+      for (let i = 0; i < ref.length; i++) if (ref[i] === 0) assert.is(Object.is(out![i], 0), true, `y slot ${i} is +0`);
+    });
+  }
+  fused(`[stock ops] should equal the float64 rule where no kernel is registered (${label})`, async () => {
+    const d = data(c, 10 + k);
+    await initBackend('wasm');
+    tf.unregisterKernel(PcReluElidedMargins, 'wasm');
+    try {
+      const [out] = await runOn('wasm', () => run(c, d));
+      assertClose(out!, reference(c, d), TOL, label);
+    } finally {
+      registerWasmKernels();
+    }
+  });
+}
+
+fused('[wasm] should skip only units inactive over their whole box (a unit active in one row still counts)', async () => {
+  // Every unit's box is below 0 except one unit in one row: only that row's margins move.
+  const c: Case = { batch: 2, total: 3, units: 9, classes: 10, start: 0, count: 3, radShared: false };
+  const d = data(c, 3);
+  d.base.fill(-5);
+  d.rad.fill(1);
+  d.delta.fill(0);
+  d.delta[(1 * c.total + 2) * c.units + 4] = 4.5; // image 1, location 2, unit 4: box [-1.5, 0.5]
+  const [out] = await runOn('wasm', () => run(c, d));
+  assertClose(out!, reference(c, d), TOL, 'one active unit');
+});
+
+fused('[wasm, cpu] should give NaN, never a skipped unit, for a NaN center', async () => {
+  const c: Case = { batch: 1, total: 2, units: 5, classes: 4, start: 0, count: 2, radShared: false };
+  const d = data(c, 5);
+  d.delta[c.units + 2] = NaN; // location 1
+  for (const backend of ['wasm', 'cpu'] as const) {
+    const [out] = await runOn(backend, () => run(c, d));
+    const y = d.labels[0]!;
+    for (let j = 0; j < c.classes; j++) {
+      assert.ok(Number.isFinite(out![j]!), `${backend}: location 0 class ${j} is finite`);
+      if (j !== y) assert.ok(Number.isNaN(out![c.classes + j]!), `${backend}: location 1 class ${j} is NaN`);
+    }
+  }
+});
+
+fused('[wasm, cpu] should name the input at fault', async () => {
+  const c: Case = { batch: 2, total: 3, units: 4, classes: 5, start: 0, count: 3, radShared: false };
+  const d = data(c, 1);
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await initBackend(backend);
+    if (backend === 'cpu') registerCpuKernels();
+    const bad = (f: () => unknown, pattern: RegExp) =>
+      assert.throws(() => tf.tidy(() => f() as tf.Tensor), (e: unknown) => e instanceof PatchcertError && pattern.test(e.message), String(pattern));
+    bad(() => run({ ...c, start: 2 }, d), /location range start=2, count=3 must lie inside \[0, 3\]/);
+    bad(() => run(c, { ...d, labels: Int32Array.from([0, 5]) }), /labels must be in \[0, 4\], but got 5 at 1/);
+    bad(
+      () => reluElidedMargins(tf.zeros([2, 3, 4]), tf.zeros([2, 5]), tf.zeros([2, 3, 4]), tf.zeros([4, 5]), tf.zeros([5]), tf.tensor1d([0, 1], 'int32'), { start: 0, count: 3 }),
+      /'base' must be \[2,4\], but got \[2,5\]/,
+    );
+    bad(
+      () => reluElidedMargins(tf.zeros([2, 3, 4]), tf.zeros([2, 4]), tf.zeros([2, 3, 4]), tf.zeros([4, 5]), tf.zeros([5]), tf.tensor1d([0, 1]) as tf.Tensor1D, { start: 0, count: 3 }),
+      /input 'labels' must be int32, but got float32/,
+    );
+  }
+});
+
+fused.run();
