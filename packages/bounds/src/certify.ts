@@ -2,8 +2,9 @@ import { tf, assert } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
 import type { ThreatModel } from './threat-model.js';
 import type { LabelsLike } from './internal/labels.js';
-import { createPlan, type BoundMethod } from './internal/create-plan.js';
-import { checkArgs, checkChunk, disposeBatch, locationsPerPass, prepareBatch, sharedOrigins } from './internal/batch.js';
+import type { BoundMethod } from './internal/create-plan.js';
+import { checkArgs, checkChunk } from './internal/batch.js';
+import { labelSortedPasses } from './internal/label-sorted-passes.js';
 
 /** Options of {@link certify}. */
 export interface CertifyOptions {
@@ -75,7 +76,7 @@ export function certify(model: SequentialModel, images: tf.Tensor4D, labels: Lab
   checkChunk(options.chunk, 'certify');
   const imageBatch = options.imageBatch ?? 32;
   assert(Number.isInteger(imageBatch) && imageBatch >= 1, () => `Error in certify: imageBatch must be a positive integer, but got ${imageBatch}.`, 'INVALID_OPTION');
-  const [n, h, w, ch] = images.shape;
+  const [n, h, w] = images.shape;
   const classes = model.numClasses;
   const total = threat.kind === 'sparse' ? 1 : threat.locations(h, w);
   const res: CertifyResult = {
@@ -89,58 +90,34 @@ export function certify(model: SequentialModel, images: tf.Tensor4D, labels: Lab
   if (options.marginMap) res.marginMap = Array.from({ length: n }, () => new Float32Array(total * classes));
 
   const nan = new Uint8Array(n);
-  // Images go through in label order so each batch holds long runs of one label (the elided
-  // layer then needs one 10-column matmul per run); results are written back by index.
-  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => args.labels[a]! - args.labels[b]! || a - b);
-  const px = images.dataSync() as Float32Array;
-  const size = h * w * ch;
-  for (let b0 = 0; b0 < n; b0 += imageBatch) {
-    const bn = Math.min(imageBatch, n - b0);
-    const idx = order.subarray(b0, b0 + bn);
-    const y = Int32Array.from(idx, (i) => args.labels[i]!);
-    tf.tidy(() => {
-      const batchPx = new Float32Array(bn * size);
-      for (let b = 0; b < bn; b++) batchPx.set(px.subarray(idx[b]! * size, (idx[b]! + 1) * size), b * size);
-      const pixels = tf.tensor4d(batchPx, [bn, h, w, ch]);
-      const prep = { ...prepareBatch(model, pixels, y, eps), hostLabels: y };
+  labelSortedPasses(model, images, args.labels, threat, { eps, method: args.method, chunk: options.chunk, imageBatch }, {
+    batch(prep, idx) {
       const pred = tf.argMax(model.forward(prep.boxes.clean), 1).dataSync();
-      for (let b = 0; b < bn; b++) res.correct[idx[b]!] = pred[b] === y[b] ? 1 : 0;
-      const plan = createPlan(prep, threat, args.method, false);
-      try {
-        const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, bn, total, options.chunk);
-        for (let l0 = 0; l0 < total; l0 += step) {
-          const l1 = Math.min(total, l0 + step);
-          const k = l1 - l0;
-          const m = plan.margins(sharedOrigins(threat, h, w, bn, l0, l1));
-          const data = m.dataSync();
-          m.dispose();
-          for (let b = 0; b < bn; b++) {
-            const img = idx[b]!;
-            const yb = y[b]!;
-            const map = res.marginMap?.[img];
-            for (let l = 0; l < k; l++) {
-              const off = (b * k + l) * classes;
-              if (map) map.set(data.subarray(off, off + classes), (l0 + l) * classes);
-              for (let j = 0; j < classes; j++) {
-                if (j === yb) continue;
-                const v = data[off + j]!;
-                // A NaN bound proves nothing: it makes the image uncertified.
-                if (Number.isNaN(v)) nan[img] = 1;
-                if (v < res.worstMargin[img]!) {
-                  res.worstMargin[img] = v;
-                  res.worstLocation[img] = l0 + l;
-                  res.worstClass[img] = j;
-                }
-              }
+      for (let b = 0; b < idx.length; b++) res.correct[idx[b]!] = pred[b] === prep.hostLabels![b] ? 1 : 0;
+    },
+    pass(idx, y, l0, k, data) {
+      for (let b = 0; b < idx.length; b++) {
+        const img = idx[b]!;
+        const yb = y[b]!;
+        const map = res.marginMap?.[img];
+        for (let l = 0; l < k; l++) {
+          const off = (b * k + l) * classes;
+          if (map) map.set(data.subarray(off, off + classes), (l0 + l) * classes);
+          for (let j = 0; j < classes; j++) {
+            if (j === yb) continue;
+            const v = data[off + j]!;
+            // A NaN bound proves nothing: it makes the image uncertified.
+            if (Number.isNaN(v)) nan[img] = 1;
+            if (v < res.worstMargin[img]!) {
+              res.worstMargin[img] = v;
+              res.worstLocation[img] = l0 + l;
+              res.worstClass[img] = j;
             }
           }
         }
-      } finally {
-        plan.dispose();
-        disposeBatch(prep);
       }
-    });
-  }
+    },
+  });
   for (let i = 0; i < n; i++) {
     if (nan[i]) res.worstMargin[i] = NaN;
     res.certified[i] = res.worstMargin[i]! >= 0 ? 1 : 0;

@@ -1,7 +1,7 @@
 import { tf } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
 import type { PatchThreat } from '../patch-threat.js';
-import { certify } from '../certify.js';
+import { labelSortedPasses } from './label-sorted-passes.js';
 
 /**
  * How close (relative to the image's largest |margin|) a location's margin must come to the
@@ -46,12 +46,17 @@ export function worstCandidates(model: SequentialModel, images: tf.Tensor4D, lab
   // Every location's margins through certify's own loop: images in label order and in groups
   // small enough that a pass takes every location at once (no per-pass slices of the first-layer
   // terms, one elided matmul per label run); a training batch is in random label order, and
-  // ranking it as one 256-image group cost 3 slices and ~230 one-image matmuls per pass.
+  // ranking it as one 256-image group cost 3 slices and ~230 one-image matmuls per pass. The
+  // passes write straight into one array (certify's verdict loop and per-image maps cost ~30 ms
+  // of a 256-image MLP step).
   const margins = new Float32Array(batch * total * classes);
-  untaped(() => {
-    const res = certify(model, images, labels, threat, { eps, marginMap: true, ...(chunk === undefined ? {} : { chunk }) });
-    res.marginMap!.forEach((m, b) => margins.set(m, b * total * classes));
-  });
+  untaped(() =>
+    labelSortedPasses(model, images, labels, threat, { eps, method: 'fast', chunk, imageBatch: 32 }, {
+      pass(idx, _y, l0, k, data) {
+        for (let b = 0; b < idx.length; b++) margins.set(data.subarray(b * k * classes, (b + 1) * k * classes), (idx[b]! * total + l0) * classes);
+      },
+    }),
+  );
   const lists: { rows: number[]; pad: number }[] = [];
   const isCandidate = new Uint8Array(total);
   const min = new Float64Array(classes);
@@ -63,10 +68,13 @@ export function worstCandidates(model: SequentialModel, images: tf.Tensor4D, lab
     for (let l = 0; l < total; l++) {
       for (let j = 0; j < classes; j++) {
         const v = margins[base + l * classes + j]!;
-        // A NaN bound cannot be ranked: bound every location instead.
-        if (Number.isNaN(v)) return undefined;
         if (v < min[j]!) min[j] = v;
-        scale = Math.max(scale, Math.abs(v));
+        const a = v < 0 ? -v : v;
+        // `!(a <= scale)` also catches NaN: a NaN bound cannot be ranked, so bound every location.
+        if (!(a <= scale)) {
+          if (Number.isNaN(v)) return undefined;
+          scale = a;
+        }
       }
     }
     const tol = CANDIDATE_RTOL * scale + 1e-30;

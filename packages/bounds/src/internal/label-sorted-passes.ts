@@ -1,0 +1,60 @@
+import { tf } from '@patchcert/backend';
+import type { SequentialModel } from '@patchcert/models';
+import type { ThreatModel } from '../threat-model.js';
+import { createPlan, type BoundMethod } from './create-plan.js';
+import { disposeBatch, locationsPerPass, prepareBatch, sharedOrigins } from './batch.js';
+import type { PreparedBatch } from './prepared.js';
+
+/** What {@link labelSortedPasses} calls back with. */
+export interface PassVisitor {
+  /** Once per image batch, before its passes (inside its tidy). `idx`: the images' indices. */
+  batch?(prep: PreparedBatch, idx: Int32Array): void;
+  /**
+   * Once per pass: margins `data` `[idx.length, k, classes]` of locations `[l0, l0 + k)` for
+   * images `idx` (labels `y`); the array is only valid during the call.
+   */
+  pass(idx: Int32Array, y: Int32Array, l0: number, k: number, data: Float32Array): void;
+}
+
+/**
+ * Margins at every location of every image without gradients (certify's loop, also the ranking
+ * of all-patch training): images go through in label order, `imageBatch` at a time, so a batch
+ * holds long runs of one label (label-run matmuls where the fused kernel does not apply), and
+ * each batch's locations in passes sized by the plan's row cost.
+ */
+export function labelSortedPasses(
+  model: SequentialModel, images: tf.Tensor4D, labels: Int32Array, threat: ThreatModel,
+  options: { eps: number; method: BoundMethod; chunk: number | undefined; imageBatch: number }, visit: PassVisitor,
+): void {
+  const [n, h, w, ch] = images.shape;
+  const total = threat.kind === 'sparse' ? 1 : threat.locations(h, w);
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => labels[a]! - labels[b]! || a - b);
+  const px = images.dataSync() as Float32Array;
+  const size = h * w * ch;
+  for (let b0 = 0; b0 < n; b0 += options.imageBatch) {
+    const bn = Math.min(options.imageBatch, n - b0);
+    const idx = order.subarray(b0, b0 + bn);
+    const y = Int32Array.from(idx, (i) => labels[i]!);
+    tf.tidy(() => {
+      const batchPx = new Float32Array(bn * size);
+      for (let b = 0; b < bn; b++) batchPx.set(px.subarray(idx[b]! * size, (idx[b]! + 1) * size), b * size);
+      const pixels = tf.tensor4d(batchPx, [bn, h, w, ch]);
+      const prep = { ...prepareBatch(model, pixels, y, options.eps), hostLabels: y };
+      visit.batch?.(prep, idx);
+      const plan = createPlan(prep, threat, options.method, false);
+      try {
+        const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, bn, total, options.chunk);
+        for (let l0 = 0; l0 < total; l0 += step) {
+          const l1 = Math.min(total, l0 + step);
+          const m = plan.margins(sharedOrigins(threat, h, w, bn, l0, l1));
+          const data = m.dataSync() as Float32Array;
+          m.dispose();
+          visit.pass(idx, y, l0, l1 - l0, data);
+        }
+      } finally {
+        plan.dispose();
+        disposeBatch(prep);
+      }
+    });
+  }
+}
