@@ -33,14 +33,15 @@ function storeLanes(p: usize, v: v128, n: i32): void {
  * the output (a NaN bound certifies nothing).
  *
  * Shapes (float32 unless said): delta [batch, total, units], base [batch, units], rad like
- * delta (or one image's [total, units] when `radShared`), labels int32 [batch], dTab/aTab
- * [classes, blocks, units, 12], eTab [classes, blocks, 12], out [batch, count, classes] for the
- * locations [start, start + count).
+ * delta (or one image's [total, units] when `radShared`), labels int32 [batch], locs int32
+ * [batch, count] location indices in [0, total) (or one list [count] for every image when
+ * `locsShared`), dTab/aTab [classes, blocks, units, 12], eTab [classes, blocks, 12],
+ * out [batch, count, classes].
  */
 export function reluElidedMargins(
-  delta: usize, base: usize, rad: usize, radShared: i32, labels: usize,
+  delta: usize, base: usize, rad: usize, radShared: i32, labels: usize, locs: usize, locsShared: i32,
   dTab: usize, aTab: usize, eTab: usize, out: usize,
-  batch: i32, total: i32, start: i32, count: i32, units: i32, classes: i32,
+  batch: i32, total: i32, count: i32, units: i32, classes: i32,
 ): void {
   const blocks = (classes + BLOCK - 1) / BLOCK;
   const rowBytes = <usize>units << 2;
@@ -50,10 +51,12 @@ export function reluElidedMargins(
   for (let b = 0; b < batch; b++) {
     const y = load<i32>(labels + (<usize>b << 2));
     const baseRow = base + <usize>b * rowBytes;
-    for (let l = start; l < start + count; l++) {
+    const locRow = locs + (locsShared ? 0 : (<usize>(b * count) << 2));
+    for (let q = 0; q < count; q++) {
+      const l = load<i32>(locRow + (<usize>q << 2));
       const dRow = delta + (<usize>b * <usize>total + <usize>l) * rowBytes;
       const rRow = rad + ((radShared ? 0 : <usize>b * <usize>total) + <usize>l) * rowBytes;
-      const oRow = out + ((<usize>b * <usize>count + <usize>(l - start)) * <usize>classes << 2);
+      const oRow = out + ((<usize>b * <usize>count + <usize>q) * <usize>classes << 2);
       for (let k = 0; k < blocks; k++) {
         const tab = <usize>(y * blocks + k) * tabBlockBytes;
         const e = eTab + (<usize>((y * blocks + k) * BLOCK) << 2);

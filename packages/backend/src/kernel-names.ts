@@ -39,11 +39,9 @@ export const PcReluElidedMargins = 'PcReluElidedMargins';
  * Inputs of {@link PcReluElidedMargins}: `delta` `[batch, total, units]`, `base` `[batch, units]`,
  * `rad` `[batch, total, units]` or one image's `[1, total, units]` (shared by every image),
  * `kernel` `[units, classes]` and `bias` `[classes]` of the last layer (float32), `labels`
- * `[batch]` int32.
+ * `[batch]` int32, `locs` int32 location indices in `[0, total)`: `[batch, count]`, or `[1, count]`
+ * for the same locations in every image.
  */
-export type PcReluElidedMarginsInputs = Pick<tf.NamedTensorInfoMap, 'delta' | 'base' | 'rad' | 'kernel' | 'bias' | 'labels'>;
-/** Attributes of {@link PcReluElidedMargins}: the location range `[start, start + count)`. */
-export interface PcReluElidedMarginsAttrs {
-  start: number;
-  count: number;
-}
+export type PcReluElidedMarginsInputs = Pick<tf.NamedTensorInfoMap, 'delta' | 'base' | 'rad' | 'kernel' | 'bias' | 'labels' | 'locs'>;
+/** {@link PcReluElidedMargins} has no attributes. */
+export type PcReluElidedMarginsAttrs = Record<string, never>;

@@ -12,10 +12,12 @@ interface Case {
   total: number;
   units: number;
   classes: number;
-  start: number;
-  count: number;
+  /** Location indices: one list for every image, or one per image. */
+  locs: number[] | number[][];
   radShared: boolean;
 }
+
+const locsOf = (c: Case, b: number): number[] => (Array.isArray(c.locs[0]) ? (c.locs as number[][])[b]! : (c.locs as number[]));
 
 function data(c: Case, seed: number) {
   const delta = seededNormal(c.batch * c.total * c.units, seed);
@@ -29,10 +31,11 @@ function data(c: Case, seed: number) {
 
 /** The rule in float64, independent of every kernel. */
 function reference(c: Case, d: ReturnType<typeof data>): Float64Array {
-  const out = new Float64Array(c.batch * c.count * c.classes);
+  const out = new Float64Array(c.batch * locsOf(c, 0).length * c.classes);
   for (let b = 0; b < c.batch; b++) {
     const y = d.labels[b]!;
-    for (let l = c.start; l < c.start + c.count; l++) {
+    const locs = locsOf(c, b);
+    for (const [q, l] of locs.entries()) {
       const logits = new Float64Array(c.classes);
       const rows = new Float64Array(c.classes);
       for (let i = 0; i < c.units; i++) {
@@ -47,7 +50,7 @@ function reference(c: Case, d: ReturnType<typeof data>): Float64Array {
       }
       for (let j = 0; j < c.classes; j++) {
         const v = j === y ? 0 : logits[y]! + d.bias[y]! - logits[j]! - d.bias[j]! - rows[j]!;
-        out[(b * c.count + l - c.start) * c.classes + j] = v;
+        out[(b * locs.length + q) * c.classes + j] = v;
       }
     }
   }
@@ -62,23 +65,24 @@ function run(c: Case, d: ReturnType<typeof data>): tf.Tensor {
     tf.tensor2d(d.kernel, [c.units, c.classes]),
     tf.tensor1d(d.bias),
     tf.tensor1d(d.labels, 'int32'),
-    { start: c.start, count: c.count },
+    Array.isArray(c.locs[0]) ? tf.tensor2d(c.locs as number[][], undefined, 'int32') : tf.tensor2d([c.locs as number[]], undefined, 'int32'),
   );
 }
 
 const CASES: Case[] = [
-  { batch: 3, total: 7, units: 37, classes: 10, start: 0, count: 7, radShared: false },
-  { batch: 4, total: 9, units: 21, classes: 10, start: 2, count: 5, radShared: true },
-  { batch: 2, total: 5, units: 19, classes: 3, start: 4, count: 1, radShared: false },
-  { batch: 2, total: 4, units: 33, classes: 13, start: 0, count: 4, radShared: false },
-  { batch: 1, total: 3, units: 8, classes: 26, start: 1, count: 2, radShared: false },
+  { batch: 3, total: 7, units: 37, classes: 10, locs: [0, 1, 2, 3, 4, 5, 6], radShared: false },
+  { batch: 4, total: 9, units: 21, classes: 10, locs: [2, 3, 4, 5, 6], radShared: true },
+  { batch: 2, total: 5, units: 19, classes: 3, locs: [4], radShared: false },
+  { batch: 2, total: 4, units: 33, classes: 13, locs: [[3, 0, 0], [1, 2, 3]], radShared: false },
+  { batch: 3, total: 6, units: 12, classes: 10, locs: [[5, 1], [0, 0], [2, 4]], radShared: true },
+  { batch: 1, total: 3, units: 8, classes: 26, locs: [1, 2], radShared: false },
 ];
 
 const TOL = { rtol: 1e-5, atol: 1e-5 };
 const fused = suite('reluElidedMargins');
 
 for (const [k, c] of CASES.entries()) {
-  const label = `${c.batch}×${c.total}×${c.units}, ${c.classes} classes, locations [${c.start}, ${c.start + c.count})${c.radShared ? ', shared radius' : ''}`;
+  const label = `${c.batch}×${c.total}×${c.units}, ${c.classes} classes, locations ${JSON.stringify(c.locs)}${c.radShared ? ', shared radius' : ''}`;
   for (const backend of ['wasm', 'cpu'] as const) {
     fused(`[${backend}] should equal the float64 rule (${label})`, async () => {
       const d = data(c, 10 + k);
@@ -103,7 +107,7 @@ for (const [k, c] of CASES.entries()) {
 
 fused('[wasm] should skip only units inactive over their whole box (a unit active in one row still counts)', async () => {
   // Every unit's box is below 0 except one unit in one row: only that row's margins move.
-  const c: Case = { batch: 2, total: 3, units: 9, classes: 10, start: 0, count: 3, radShared: false };
+  const c: Case = { batch: 2, total: 3, units: 9, classes: 10, locs: [0, 1, 2], radShared: false };
   const d = data(c, 3);
   d.base.fill(-5);
   d.rad.fill(1);
@@ -114,7 +118,7 @@ fused('[wasm] should skip only units inactive over their whole box (a unit activ
 });
 
 fused('[wasm, cpu] should give NaN, never a skipped unit, for a NaN center', async () => {
-  const c: Case = { batch: 1, total: 2, units: 5, classes: 4, start: 0, count: 2, radShared: false };
+  const c: Case = { batch: 1, total: 2, units: 5, classes: 4, locs: [0, 1], radShared: false };
   const d = data(c, 5);
   d.delta[c.units + 2] = NaN; // location 1
   for (const backend of ['wasm', 'cpu'] as const) {
@@ -128,21 +132,22 @@ fused('[wasm, cpu] should give NaN, never a skipped unit, for a NaN center', asy
 });
 
 fused('[wasm, cpu] should name the input at fault', async () => {
-  const c: Case = { batch: 2, total: 3, units: 4, classes: 5, start: 0, count: 3, radShared: false };
+  const c: Case = { batch: 2, total: 3, units: 4, classes: 5, locs: [0, 1, 2], radShared: false };
   const d = data(c, 1);
   for (const backend of ['wasm', 'cpu'] as const) {
     await initBackend(backend);
     if (backend === 'cpu') registerCpuKernels();
     const bad = (f: () => unknown, pattern: RegExp) =>
       assert.throws(() => tf.tidy(() => f() as tf.Tensor), (e: unknown) => e instanceof PatchcertError && pattern.test(e.message), String(pattern));
-    bad(() => run({ ...c, start: 2 }, d), /location range start=2, count=3 must lie inside \[0, 3\]/);
+    bad(() => run({ ...c, locs: [0, 3] }, d), /locs must be in \[0, 2\], but got 3 at 1/);
+    bad(() => run({ ...c, locs: [[0], [1], [2]] }, d), /'locs' must be \[2, count\] or \[1, count\], but got \[3,1\]/);
     bad(() => run(c, { ...d, labels: Int32Array.from([0, 5]) }), /labels must be in \[0, 4\], but got 5 at 1/);
     bad(
-      () => reluElidedMargins(tf.zeros([2, 3, 4]), tf.zeros([2, 5]), tf.zeros([2, 3, 4]), tf.zeros([4, 5]), tf.zeros([5]), tf.tensor1d([0, 1], 'int32'), { start: 0, count: 3 }),
+      () => reluElidedMargins(tf.zeros([2, 3, 4]), tf.zeros([2, 5]), tf.zeros([2, 3, 4]), tf.zeros([4, 5]), tf.zeros([5]), tf.tensor1d([0, 1], 'int32'), tf.tensor2d([[0]], undefined, 'int32')),
       /'base' must be \[2,4\], but got \[2,5\]/,
     );
     bad(
-      () => reluElidedMargins(tf.zeros([2, 3, 4]), tf.zeros([2, 4]), tf.zeros([2, 3, 4]), tf.zeros([4, 5]), tf.zeros([5]), tf.tensor1d([0, 1]) as tf.Tensor1D, { start: 0, count: 3 }),
+      () => reluElidedMargins(tf.zeros([2, 3, 4]), tf.zeros([2, 4]), tf.zeros([2, 3, 4]), tf.zeros([4, 5]), tf.zeros([5]), tf.tensor1d([0, 1]) as tf.Tensor1D, tf.tensor2d([[0]], undefined, 'int32')),
       /input 'labels' must be int32, but got float32/,
     );
   }

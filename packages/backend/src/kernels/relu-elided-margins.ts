@@ -5,7 +5,7 @@
 // is inactive over its whole box costs one compare (most units of a trained network).
 import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
-import { PcReluElidedMargins, type PcReluElidedMarginsAttrs } from '../kernel-names.js';
+import { PcReluElidedMargins } from '../kernel-names.js';
 import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 
@@ -18,11 +18,11 @@ interface Shapes {
   units: number;
   classes: number;
   radShared: boolean;
-  start: number;
+  locsShared: boolean;
   count: number;
 }
 
-const NAMES = ['delta', 'base', 'rad', 'kernel', 'bias', 'labels'] as const;
+const NAMES = ['delta', 'base', 'rad', 'kernel', 'bias', 'labels', 'locs'] as const;
 
 /** Validates inputs and attributes; throws PatchcertError naming the input and what is expected. */
 function checkArgs(args: KernelArgs): { infos: Record<(typeof NAMES)[number], tf.TensorInfo>; s: Shapes } {
@@ -31,7 +31,7 @@ function checkArgs(args: KernelArgs): { infos: Record<(typeof NAMES)[number], tf
   for (const name of NAMES) {
     const info = args.inputs[name];
     if (info === undefined) throw fail('INVALID_ARGUMENT', `input '${name}' must be given, but got none`);
-    const dtype = name === 'labels' ? 'int32' : 'float32';
+    const dtype = name === 'labels' || name === 'locs' ? 'int32' : 'float32';
     if (info.dtype !== dtype) throw fail('INVALID_ARGUMENT', `input '${name}' must be ${dtype}, but got ${info.dtype}`);
     infos[name] = info;
   }
@@ -46,17 +46,16 @@ function checkArgs(args: KernelArgs): { infos: Record<(typeof NAMES)[number], tf
   if (infos.kernel.shape.length !== 2 || infos.kernel.shape[0] !== units) throw fail('SHAPE_MISMATCH', `'kernel' must be [${units}, classes], but got ${shape('kernel')}`);
   if (!eq(infos.bias.shape, [classes])) throw fail('SHAPE_MISMATCH', `'bias' must be [${classes}], but got ${shape('bias')}`);
   if (!eq(infos.labels.shape, [batch])) throw fail('SHAPE_MISMATCH', `'labels' must be [${batch}], but got ${shape('labels')}`);
-  const { start, count } = (args.attrs ?? {}) as unknown as PcReluElidedMarginsAttrs;
-  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > total) {
-    throw fail('INVALID_ARGUMENT', `the location range start=${start}, count=${count} must lie inside [0, ${total}]`);
-  }
-  return { infos, s: { batch, total, units, classes, radShared, start, count } };
+  const [rows, count] = infos.locs.shape as [number, number];
+  if (infos.locs.shape.length !== 2 || (rows !== 1 && rows !== batch)) throw fail('SHAPE_MISMATCH', `'locs' must be [${batch}, count] or [1, count], but got ${shape('locs')}`);
+  return { infos, s: { batch, total, units, classes, radShared, locsShared: rows === 1 && batch !== 1, count } };
 }
 
-function checkLabels(labels: Int32Array, classes: number): void {
-  for (let b = 0; b < labels.length; b++) {
-    const y = labels[b]!;
-    if (!(y >= 0 && y < classes)) throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcReluElidedMargins}: labels must be in [0, ${classes - 1}], but got ${y} at ${b}.`);
+/** Checks that every entry of `values` (input `name`) lies in [0, limit). */
+function checkIndices(values: Int32Array, limit: number, name: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(v >= 0 && v < limit)) throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcReluElidedMargins}: ${name} must be in [0, ${limit - 1}], but got ${v} at ${i}.`);
   }
 }
 
@@ -89,16 +88,17 @@ function fillTables(s: Shapes, w: Float32Array, bias: Float32Array, dTab: Float3
 }
 
 /** The loop in JavaScript (cpu, and wasm where patchcert's module cannot run); same rule as the wasm one. */
-function marginsLoop(s: Shapes, delta: Float32Array, base: Float32Array, rad: Float32Array, labels: Int32Array, dTab: Float32Array, aTab: Float32Array, eTab: Float32Array, out: Float32Array): void {
-  const { batch, total, units, classes, start, count } = s;
+function marginsLoop(s: Shapes, delta: Float32Array, base: Float32Array, rad: Float32Array, labels: Int32Array, locs: Int32Array, dTab: Float32Array, aTab: Float32Array, eTab: Float32Array, out: Float32Array): void {
+  const { batch, total, units, classes, count } = s;
   const { blocks } = tableSizes(s);
   const acc = new Float32Array(BLOCK);
   for (let b = 0; b < batch; b++) {
     const y = labels[b]!;
-    for (let l = start; l < start + count; l++) {
+    for (let q = 0; q < count; q++) {
+      const l = locs[(s.locsShared ? 0 : b * count) + q]!;
       const d0 = (b * total + l) * units;
       const r0 = ((s.radShared ? 0 : b * total) + l) * units;
-      const o0 = (b * count + l - start) * classes;
+      const o0 = (b * count + q) * classes;
       for (let k = 0; k < blocks; k++) {
         const e0 = (y * blocks + k) * BLOCK;
         for (let jj = 0; jj < BLOCK; jj++) acc[jj] = eTab[e0 + jj]!;
@@ -130,12 +130,14 @@ function reluElidedMarginsCpu(args: KernelArgs): tf.TensorInfo {
   const { infos, s } = checkArgs(args);
   const read = (info: tf.TensorInfo) => backend.data.get(info.dataId).values as Float32Array;
   const labels = backend.data.get(infos.labels.dataId).values as Int32Array;
-  checkLabels(labels, s.classes);
+  const locs = backend.data.get(infos.locs.dataId).values as Int32Array;
+  checkIndices(labels, s.classes, 'labels');
+  checkIndices(locs, s.total, 'locs');
   const sizes = tableSizes(s);
   const [dTab, aTab, eTab] = [new Float32Array(sizes.tab), new Float32Array(sizes.tab), new Float32Array(sizes.e)];
   fillTables(s, read(infos.kernel), read(infos.bias), dTab, aTab, eTab);
   const out = new Float32Array(s.batch * s.count * s.classes);
-  marginsLoop(s, read(infos.delta), read(infos.base), read(infos.rad), labels, dTab, aTab, eTab, out);
+  marginsLoop(s, read(infos.delta), read(infos.base), read(infos.rad), labels, locs, dTab, aTab, eTab, out);
   return backend.makeTensorInfo([s.batch, s.count, s.classes], 'float32', out);
 }
 
@@ -149,18 +151,20 @@ function reluElidedMarginsWasm(args: KernelArgs): tf.TensorInfo {
   try {
     const view = (info: tf.TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
     const labels = backend.typedArrayFromHeap(infos.labels) as Int32Array;
-    checkLabels(labels, s.classes);
+    const locs = backend.typedArrayFromHeap(infos.locs) as Int32Array;
+    checkIndices(labels, s.classes, 'labels');
+    checkIndices(locs, s.total, 'locs');
     const [dTab, aTab, eTab] = tabs.map(view) as [Float32Array, Float32Array, Float32Array];
     fillTables(s, view(infos.kernel), view(infos.bias), dTab, aTab, eTab);
     const [delta, base, rad, o] = [view(infos.delta), view(infos.base), view(infos.rad), view(out)];
     const module = patchcertWasm(backend);
     if (module === undefined) {
-      marginsLoop(s, delta, base, rad, labels, dTab, aTab, eTab, o);
+      marginsLoop(s, delta, base, rad, labels, locs, dTab, aTab, eTab, o);
     } else {
       module.reluElidedMargins(
-        delta.byteOffset, base.byteOffset, rad.byteOffset, s.radShared ? 1 : 0, labels.byteOffset,
+        delta.byteOffset, base.byteOffset, rad.byteOffset, s.radShared ? 1 : 0, labels.byteOffset, locs.byteOffset, s.locsShared ? 1 : 0,
         dTab.byteOffset, aTab.byteOffset, eTab.byteOffset, o.byteOffset,
-        s.batch, s.total, s.start, s.count, s.units, s.classes,
+        s.batch, s.total, s.count, s.units, s.classes,
       );
     }
   } catch (e) {

@@ -33,18 +33,18 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
   let muData: Float32Array | null = null;
   let rData: Float32Array | null = null;
   const hostMu = () => (muData ??= pre.sMu.dataSync() as Float32Array);
-  // The fused path may keep one image's radius rows; the general path takes every image's.
-  let sRAll: tf.Tensor2D | null = null;
-  const radiusRows = () => (pre.sR.shape[0] === batch * total ? pre.sR : (sRAll ??= tf.keep(tf.concat(Array.from({ length: batch }, () => pre.sR), 0))));
-  const hostR = () => (rData ??= radiusRows().dataSync() as Float32Array);
+  const hostR = () => (rData ??= pre.sR.dataSync() as Float32Array);
 
   const output = model.weights[last]!;
   return {
     // The fused kernel's only per-row tensor is its output.
     rowCost: fused ? model.numClasses : Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
     margins(origins: RowOrigins): tf.Tensor3D {
-      const run = fused ? sharedRun(origins, gw, total) : undefined;
-      if (run !== undefined) {
+      if (fused) {
+        // Grid indices of the rows: one list when every image takes the same locations.
+        const k = origins.perImage;
+        const lists = origins.shared ? 1 : batch;
+        const locs = Int32Array.from({ length: lists * k }, (_, i) => origins.rows[i]! * gw + origins.cols[i]!);
         return tf.tidy(() =>
           reluElidedMargins(
             tf.reshape(pre.sMu, [batch, total, units]) as tf.Tensor3D,
@@ -53,7 +53,7 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
             output.kernel as tf.Tensor2D,
             output.bias as tf.Tensor1D,
             labels!,
-            run,
+            tf.tensor2d(locs, [lists, k], 'int32'),
           ),
         );
       }
@@ -63,24 +63,15 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
         for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(i / k) * gh * gw + origins.rows[i]! * gw + origins.cols[i]!;
         const sel = (src: tf.Tensor2D, host: () => Float32Array) => selectRows(src, idx, batch, k, gh * gw, differentiable, host);
         const mu = tf.add(sel(pre.sMu, hostMu), tf.expandDims(pre.clean0, 1));
-        const r = tf.reshape(sel(radiusRows(), hostR), [batch * k, units]);
+        const r = tf.reshape(sel(pre.sR, hostR), [batch * k, units]);
         const box = propagateCenterRadius(model, { mu: tf.reshape(mu, [batch * k, units]), r }, 2, last);
         return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
       });
     },
     dispose() {
-      tf.dispose([pre.clean0, pre.sMu, pre.sR, ...(labels ? [labels] : []), ...(sRAll ? [sRAll] : [])]);
+      tf.dispose([pre.clean0, pre.sMu, pre.sR, ...(labels ? [labels] : [])]);
     },
   };
-}
-
-/** The location range `[start, start + count)` when every image takes that same run, else undefined. */
-function sharedRun(origins: RowOrigins, gw: number, total: number): { start: number; count: number } | undefined {
-  if (!origins.shared) return undefined;
-  const count = origins.perImage;
-  const start = origins.rows[0]! * gw + origins.cols[0]!;
-  for (let l = 0; l < count; l++) if (origins.rows[l]! * gw + origins.cols[l]! !== start + l) return undefined;
-  return start + count <= total ? { start, count } : undefined;
 }
 
 /**

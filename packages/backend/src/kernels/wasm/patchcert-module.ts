@@ -10,9 +10,9 @@ import { PATCHCERT_WASM, PATCHCERT_WASM_SHARED } from './generated/patchcert-was
 export interface PatchcertWasm {
   /** PcReluElidedMargins' loop; see assembly/relu-elided-margins.ts for the layout. */
   reluElidedMargins(
-    delta: number, base: number, rad: number, radShared: number, labels: number,
+    delta: number, base: number, rad: number, radShared: number, labels: number, locs: number, locsShared: number,
     dTab: number, aTab: number, eTab: number, out: number,
-    batch: number, total: number, start: number, count: number, units: number, classes: number,
+    batch: number, total: number, count: number, units: number, classes: number,
   ): void;
 }
 
