@@ -1,9 +1,12 @@
 // bounds/certify: certification throughput of the exact fast path vs the naive path (every
-// location's full box through the whole network), images/s, on wasm. Models are random-init
-// (the cost of IBP does not depend on the weights) and images uniform random.
+// location's full box through the whole network), images/s, on wasm. The fast path skips hidden
+// units that are inactive over their whole box (the fused MLP kernel), so its cost depends on the
+// weights: each case runs a shipped model on real test images where the repo has one, and the
+// MLP 2×2 also runs random-init on uniform random images, for comparison with earlier runs.
 import { Bench } from 'tinybench';
 import { describeBackend, initBackend, tf, Rng } from '@patchcert/backend';
-import { buildModel, type SequentialModel } from '@patchcert/models';
+import { buildModel, loadModel, type SequentialModel } from '@patchcert/models';
+import { datasetTensors, loadDataset } from '@patchcert/datasets';
 import { certify, squarePatch, type BoundMethod } from '@patchcert/bounds';
 import { benchOptions, type BenchPreset } from '../internal/preset.js';
 import type { BenchRunOptions } from '../internal/options.js';
@@ -14,17 +17,40 @@ interface Case {
   arch: string;
   shape: [number, number, number];
   patch: number;
+  /** A shipped model (`models/<name>/model`) run on its dataset's test images; else random-init weights and images. */
+  shipped?: string;
   /** Images per task: naive is slow, so fewer for it (throughput is per image either way). */
   images: Record<BenchPreset, Record<BoundMethod, number>>;
 }
 
+const MLP_IMAGES = { quick: { fast: 128, naive: 16 }, full: { fast: 1024, naive: 64 } };
 const CASES: Case[] = [
-  { name: 'mnist mlp 2x2', arch: 'mlp', shape: [28, 28, 1], patch: 2, images: { quick: { fast: 64, naive: 16 }, full: { fast: 512, naive: 64 } } },
-  { name: 'mnist mlp 5x5', arch: 'mlp', shape: [28, 28, 1], patch: 5, images: { quick: { fast: 64, naive: 16 }, full: { fast: 512, naive: 64 } } },
-  { name: 'mnist cnn-4layer 2x2', arch: 'cnn-4layer', shape: [28, 28, 1], patch: 2, images: { quick: { fast: 8, naive: 4 }, full: { fast: 64, naive: 16 } } },
-  { name: 'mnist cnn-4layer 5x5', arch: 'cnn-4layer', shape: [28, 28, 1], patch: 5, images: { quick: { fast: 8, naive: 4 }, full: { fast: 64, naive: 16 } } },
-  { name: 'cifar cnn-4layer 2x2', arch: 'cnn-4layer', shape: [32, 32, 3], patch: 2, images: { quick: { fast: 4, naive: 2 }, full: { fast: 32, naive: 8 } } },
+  { name: 'mnist mlp 2x2', arch: 'mlp', shape: [28, 28, 1], patch: 2, shipped: 'mnist-mlp-p22-all-finetune', images: MLP_IMAGES },
+  { name: 'mnist mlp 2x2 random-init', arch: 'mlp', shape: [28, 28, 1], patch: 2, images: MLP_IMAGES },
+  { name: 'mnist mlp 5x5', arch: 'mlp', shape: [28, 28, 1], patch: 5, shipped: 'mnist-mlp-p55-all-finetune', images: MLP_IMAGES },
+  { name: 'mnist cnn-4layer 2x2', arch: 'cnn-4layer', shape: [28, 28, 1], patch: 2, shipped: 'mnist-cnn4-p22-random10', images: { quick: { fast: 8, naive: 4 }, full: { fast: 64, naive: 16 } } },
+  { name: 'mnist cnn-4layer 5x5 random-init', arch: 'cnn-4layer', shape: [28, 28, 1], patch: 5, images: { quick: { fast: 8, naive: 4 }, full: { fast: 64, naive: 16 } } },
+  { name: 'cifar cnn-4layer 2x2', arch: 'cnn-4layer', shape: [32, 32, 3], patch: 2, shipped: 'cifar-cnn4-p22-random10', images: { quick: { fast: 4, naive: 2 }, full: { fast: 32, naive: 8 } } },
 ];
+
+/** The repo's shipped models (benchmarks/src/bounds → repo root; the same depth from dist). */
+const MODELS_DIR = new URL('../../../models/', import.meta.url);
+
+/** A case's model, images and labels (caller disposes the tensors). */
+async function setup(c: Case, n: number, rng: Rng): Promise<{ model: SequentialModel; x: tf.Tensor4D; labels: Int32Array }> {
+  if (c.shipped) {
+    const model = await loadModel(new URL(`${c.shipped}/model`, MODELS_DIR).pathname);
+    const ds = await loadDataset(model.metadata.dataset, { split: 'test', limit: n });
+    const { x, y } = datasetTensors(ds);
+    const labels = Int32Array.from(y.dataSync());
+    y.dispose();
+    return { model, x: x as tf.Tensor4D, labels };
+  }
+  const model = buildModel(c.arch, { inputShape: c.shape, numClasses: 10, seed: 1, ...(c.shape[2] === 3 ? { normalization: CIFAR } : {}) });
+  const size = n * c.shape[0] * c.shape[1] * c.shape[2];
+  const x = tf.tensor4d(Float32Array.from({ length: size }, () => rng.next()), [n, ...c.shape]);
+  return { model, x, labels: Int32Array.from({ length: n }, () => rng.int(10)) };
+}
 
 const CIFAR = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] };
 
@@ -42,6 +68,10 @@ export async function run(preset: BenchPreset, options: BenchRunOptions = {}): P
   const held: { model: SequentialModel; x: tf.Tensor4D }[] = [];
   const imagesOf = new Map<string, number>();
 
+  // Loaded before the run (tinybench's hooks are synchronous here).
+  const inputs = new Map<string, Awaited<ReturnType<typeof setup>>>();
+  for (const c of CASES) for (const method of methods) inputs.set(`${c.name} ${method}`, await setup(c, c.images[preset][method], rng));
+
   for (const c of CASES) {
     for (const method of methods) {
       const n = c.images[preset][method];
@@ -58,15 +88,8 @@ export async function run(preset: BenchPreset, options: BenchRunOptions = {}): P
         },
         {
           beforeAll() {
-            model = buildModel(c.arch, { inputShape: c.shape, numClasses: 10, seed: 1, ...(c.shape[2] === 3 ? { normalization: CIFAR } : {}) });
-            const size = n * c.shape[0] * c.shape[1] * c.shape[2];
-            x = tf.tensor4d(Float32Array.from({ length: size }, () => rng.next()), [n, ...c.shape]);
-            labels = Int32Array.from({ length: n }, () => rng.int(10));
+            ({ model, x, labels } = inputs.get(`${c.name} ${method}`)!);
             held.push({ model, x });
-          },
-          afterAll() {
-            model?.dispose();
-            x?.dispose();
           },
         },
       );
@@ -84,18 +107,12 @@ export async function run(preset: BenchPreset, options: BenchRunOptions = {}): P
   // The machines this runs on are shared: images per CPU-second of this process (one certify
   // call per method after a warm-up call) is steadier than wall time under load.
   const cpuRate = (c: Case, method: BoundMethod): number => {
-    const n = c.images[preset][method];
-    const model = buildModel(c.arch, { inputShape: c.shape, numClasses: 10, seed: 1, ...(c.shape[2] === 3 ? { normalization: CIFAR } : {}) });
-    const size = n * c.shape[0] * c.shape[1] * c.shape[2];
-    const x = tf.tensor4d(Float32Array.from({ length: size }, () => rng.next()), [n, ...c.shape]);
-    const labels = Int32Array.from({ length: n }, () => rng.int(10));
+    const { model, x, labels } = inputs.get(`${c.name} ${method}`)!;
     certify(model, x, labels, squarePatch(c.patch), { method });
     const t0 = process.cpuUsage();
     certify(model, x, labels, squarePatch(c.patch), { method });
     const t = process.cpuUsage(t0);
-    model.dispose();
-    x.dispose();
-    return n / ((t.user + t.system) / 1e6);
+    return x.shape[0] / ((t.user + t.system) / 1e6);
   };
   const rows: Record<string, Record<string, string>> = {};
   for (const c of CASES) {
@@ -121,7 +138,14 @@ export async function run(preset: BenchPreset, options: BenchRunOptions = {}): P
     title: `fast vs naive images/s, ${describeBackend(info)}`,
     columns: ['model, patch', ...Object.keys(Object.values(rows)[0]!)],
     rows: Object.entries(rows).map(([k, v]) => [k, ...Object.values(v)]),
-    notes: ['images/cpu-s: images per CPU-second of this process over one certify call after a warm-up call, steadier than wall time on a loaded machine.'],
+    notes: [
+      'images/cpu-s: images per CPU-second of this process over one certify call after a warm-up call, steadier than wall time on a loaded machine.',
+      `Shipped models on their test images: ${CASES.filter((c) => c.shipped).map((c) => `${c.name} = ${c.shipped}`).join(', ')}; "random-init" rows: seed-1 weights on uniform random images.`,
+    ],
   });
+  for (const { model, x } of inputs.values()) {
+    model.dispose();
+    x.dispose();
+  }
   void held;
 }
