@@ -1,10 +1,21 @@
 import { tf, assert } from '@patchcert/backend';
 import type { SequentialModel } from '@patchcert/models';
 import type { ThreatModel } from './threat-model.js';
+import type { PatchThreat } from './patch-threat.js';
 import type { LabelsLike } from './internal/labels.js';
 import type { BoundMethod } from './internal/create-plan.js';
 import { checkArgs, checkChunk } from './internal/batch.js';
 import { labelSortedPasses } from './internal/label-sorted-passes.js';
+import { prunedPasses } from './internal/pruned-passes.js';
+import { locationBlocks } from './internal/location-blocks.js';
+import type { PreparedBatch } from './internal/prepared.js';
+
+/**
+ * Block side of the pruning round: 2×2 blocks of locations (196 blocks for a 2×2 patch on
+ * MNIST, 27 % of the locations' work) left 31–35 % of the locations to compute exactly on the
+ * shipped models; 3×3 blocks left 75–82 %.
+ */
+const PRUNE_BLOCK = 2;
 
 /** Options of {@link certify}. */
 export interface CertifyOptions {
@@ -28,6 +39,14 @@ export interface CertifyOptions {
   chunk?: number;
   /** Images per batch (boxes and clean activations are prepared per batch). @defaultValue 32 */
   imageBatch?: number;
+  /**
+   * Skip locations that cannot hold an image's worst margin: bound 2×2 blocks of locations at
+   * once (their union patch), then compute exact margins only where a block's bound is not above
+   * the best exact margin found so far. Same result as without; off (every location computed)
+   * with `marginMap`, the sparse threat, fixed location lists and grids under 16 locations.
+   * @defaultValue true with `method: 'fast'`, false with `'naive'` (the reference computation)
+   */
+  prune?: boolean;
 }
 
 /** What {@link certify} returns, one entry per image. */
@@ -90,34 +109,46 @@ export function certify(model: SequentialModel, images: tf.Tensor4D, labels: Lab
   if (options.marginMap) res.marginMap = Array.from({ length: n }, () => new Float32Array(total * classes));
 
   const nan = new Uint8Array(n);
-  labelSortedPasses(model, images, args.labels, threat, { eps, method: args.method, chunk: options.chunk, imageBatch }, {
-    batch(prep, idx) {
-      const pred = tf.argMax(model.forward(prep.boxes.clean), 1).dataSync();
-      for (let b = 0; b < idx.length; b++) res.correct[idx[b]!] = pred[b] === prep.hostLabels![b] ? 1 : 0;
-    },
-    pass(idx, y, l0, k, data) {
-      for (let b = 0; b < idx.length; b++) {
-        const img = idx[b]!;
-        const yb = y[b]!;
-        const map = res.marginMap?.[img];
-        for (let l = 0; l < k; l++) {
-          const off = (b * k + l) * classes;
-          if (map) map.set(data.subarray(off, off + classes), (l0 + l) * classes);
-          for (let j = 0; j < classes; j++) {
-            if (j === yb) continue;
-            const v = data[off + j]!;
-            // A NaN bound proves nothing: it makes the image uncertified.
-            if (Number.isNaN(v)) nan[img] = 1;
-            if (v < res.worstMargin[img]!) {
-              res.worstMargin[img] = v;
-              res.worstLocation[img] = l0 + l;
-              res.worstClass[img] = j;
-            }
+  // Keeps the smallest (margin, location, class), i.e. the full loop's first minimum in location
+  // order then class order, whatever order the rows come in. A NaN bound proves nothing: it
+  // makes the image uncertified.
+  const fold = (img: number, yb: number, loc: number, data: Float32Array, off: number): void => {
+    for (let j = 0; j < classes; j++) {
+      if (j === yb) continue;
+      const v = data[off + j]!;
+      if (Number.isNaN(v)) nan[img] = 1;
+      const worst = res.worstMargin[img]!;
+      if (v < worst || (v === worst && (loc < res.worstLocation[img]! || (loc === res.worstLocation[img]! && j < res.worstClass[img]!)))) {
+        res.worstMargin[img] = v;
+        res.worstLocation[img] = loc;
+        res.worstClass[img] = j;
+      }
+    }
+  };
+  const batch = (prep: PreparedBatch, idx: Int32Array): void => {
+    const pred = tf.argMax(model.forward(prep.boxes.clean), 1).dataSync();
+    for (let b = 0; b < idx.length; b++) res.correct[idx[b]!] = pred[b] === prep.hostLabels![b] ? 1 : 0;
+  };
+  const passOptions = { eps, method: args.method, chunk: options.chunk, imageBatch };
+  const prune = (options.prune ?? args.method === 'fast') && !options.marginMap && threat.kind === 'patch';
+  const blocks = prune ? locationBlocks(threat, h, w, PRUNE_BLOCK) : undefined;
+  if (blocks) {
+    prunedPasses(model, images, args.labels, threat as PatchThreat, blocks, passOptions, { batch, row: fold });
+  } else {
+    labelSortedPasses(model, images, args.labels, threat, passOptions, {
+      batch,
+      pass(idx, y, l0, k, data) {
+        for (let b = 0; b < idx.length; b++) {
+          const map = res.marginMap?.[idx[b]!];
+          for (let l = 0; l < k; l++) {
+            const off = (b * k + l) * classes;
+            if (map) map.set(data.subarray(off, off + classes), (l0 + l) * classes);
+            fold(idx[b]!, y[b]!, l0 + l, data, off);
           }
         }
-      }
-    },
-  });
+      },
+    });
+  }
   for (let i = 0; i < n; i++) {
     if (nan[i]) res.worstMargin[i] = NaN;
     res.certified[i] = res.worstMargin[i]! >= 0 ? 1 : 0;

@@ -17,17 +17,16 @@ export interface PassVisitor {
 }
 
 /**
- * Margins at every location of every image without gradients (certify's loop, also the ranking
- * of all-patch training): images go through in label order, `imageBatch` at a time, so a batch
- * holds long runs of one label (label-run matmuls where the fused kernel does not apply), and
- * each batch's locations in passes sized by the plan's row cost.
+ * Runs `body` on the images in label order, `imageBatch` at a time, each batch boxed and
+ * labelled (`prep.hostLabels` set: nothing is differentiated) inside its own tidy; a batch holds
+ * long runs of one label, so the elided layer runs one matmul per label run where the fused
+ * kernel does not apply. `idx`: the batch's image indices, `y` their labels.
  */
-export function labelSortedPasses(
-  model: SequentialModel, images: tf.Tensor4D, labels: Int32Array, threat: ThreatModel,
-  options: { eps: number; method: BoundMethod; chunk: number | undefined; imageBatch: number }, visit: PassVisitor,
+export function labelSortedBatches(
+  model: SequentialModel, images: tf.Tensor4D, labels: Int32Array, options: { eps: number; imageBatch: number },
+  body: (prep: PreparedBatch, idx: Int32Array, y: Int32Array) => void,
 ): void {
   const [n, h, w, ch] = images.shape;
-  const total = threat.kind === 'sparse' ? 1 : threat.locations(h, w);
   const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => labels[a]! - labels[b]! || a - b);
   const px = images.dataSync() as Float32Array;
   const size = h * w * ch;
@@ -40,21 +39,41 @@ export function labelSortedPasses(
       for (let b = 0; b < bn; b++) batchPx.set(px.subarray(idx[b]! * size, (idx[b]! + 1) * size), b * size);
       const pixels = tf.tensor4d(batchPx, [bn, h, w, ch]);
       const prep = { ...prepareBatch(model, pixels, y, options.eps), hostLabels: y };
-      visit.batch?.(prep, idx);
-      const plan = createPlan(prep, threat, options.method, false);
       try {
-        const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, bn, total, options.chunk);
-        for (let l0 = 0; l0 < total; l0 += step) {
-          const l1 = Math.min(total, l0 + step);
-          const m = plan.margins(sharedOrigins(threat, h, w, bn, l0, l1));
-          const data = m.dataSync() as Float32Array;
-          m.dispose();
-          visit.pass(idx, y, l0, l1 - l0, data);
-        }
+        body(prep, idx, y);
       } finally {
-        plan.dispose();
         disposeBatch(prep);
       }
     });
   }
+}
+
+/**
+ * Margins at every location of every image without gradients (certify's full loop, also the
+ * ranking of all-patch training): {@link labelSortedBatches}, each batch's locations in passes
+ * sized by the plan's row cost.
+ */
+export function labelSortedPasses(
+  model: SequentialModel, images: tf.Tensor4D, labels: Int32Array, threat: ThreatModel,
+  options: { eps: number; method: BoundMethod; chunk: number | undefined; imageBatch: number }, visit: PassVisitor,
+): void {
+  const [, h, w] = images.shape;
+  const total = threat.kind === 'sparse' ? 1 : threat.locations(h, w);
+  labelSortedBatches(model, images, labels, options, (prep, idx, y) => {
+    const bn = idx.length;
+    visit.batch?.(prep, idx);
+    const plan = createPlan(prep, threat, options.method, false);
+    try {
+      const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, bn, total, options.chunk);
+      for (let l0 = 0; l0 < total; l0 += step) {
+        const l1 = Math.min(total, l0 + step);
+        const m = plan.margins(sharedOrigins(threat, h, w, bn, l0, l1));
+        const data = m.dataSync() as Float32Array;
+        m.dispose();
+        visit.pass(idx, y, l0, l1 - l0, data);
+      }
+    } finally {
+      plan.dispose();
+    }
+  });
 }
