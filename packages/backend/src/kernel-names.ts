@@ -45,3 +45,24 @@ export const PcReluElidedMargins = 'PcReluElidedMargins';
 export type PcReluElidedMarginsInputs = Pick<tf.NamedTensorInfoMap, 'delta' | 'base' | 'rad' | 'kernel' | 'bias' | 'labels' | 'locs'>;
 /** {@link PcReluElidedMargins} has no attributes. */
 export type PcReluElidedMarginsAttrs = Record<string, never>;
+
+/**
+ * A dense layer's term over every window of a grid, when only a window's inputs count: for
+ * window origin l = (r, c) of a `gridHeight × gridWidth` grid, output `[batch, gh·gw, units]`
+ * holds Σ_t coef[b, o(l) + taps[t]] · weights[o(l) + taps[t], :], with o(l) = (r·width + c)·channels
+ * and `taps` the feature offsets of the window's pixels and channels. bounds' MLP fast path: the
+ * first layer's center change (coef = box center − clean value) and radius (coef = box radius,
+ * weights = |kernel|) at every patch location, without the per-pixel products tfjs would
+ * materialize first.
+ */
+export const PcWindowSums = 'PcWindowSums';
+/** Inputs of {@link PcWindowSums}: `coef` `[batch, features]`, `weights` `[features, units]`, float32. */
+export type PcWindowSumsInputs = Pick<tf.NamedTensorInfoMap, 'coef' | 'weights'>;
+/** Attributes of {@link PcWindowSums}: image `width` and `channels`, the grid, and the window's feature offsets. */
+export interface PcWindowSumsAttrs {
+  width: number;
+  channels: number;
+  gridHeight: number;
+  gridWidth: number;
+  taps: number[];
+}

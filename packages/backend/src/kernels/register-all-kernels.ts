@@ -3,8 +3,8 @@
 // paths (AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
 // keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
 // Slice as block copies) and patchcert's own kernels (PcIntervalRelu and its gradient, and
-// PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies, PcReluElidedMargins for
-// certification's last two layers). On cpu: patchcert's
+// PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies, PcReluElidedMargins and
+// PcWindowSums for certification's MLP path). On cpu: patchcert's
 // own kernels. The imports are explicit so the lists read as the set of kernels patchcert
 // changes. Imported only by initBackend.
 import { tf } from '../tf.js';
@@ -22,6 +22,7 @@ import { intervalReluConfig as wasmIntervalReluConfig, intervalReluGradConfig as
 import { intervalReluConfig as cpuIntervalReluConfig, intervalReluGradConfig as cpuIntervalReluGradConfig } from './cpu/IntervalRelu.js';
 import { gatherRunsWasmConfig, gatherRunsCpuConfig, scatterAddRunsWasmConfig, scatterAddRunsCpuConfig } from './gather-runs.js';
 import { reluElidedMarginsCpuConfig, reluElidedMarginsWasmConfig } from './relu-elided-margins.js';
+import { windowSumsCpuConfig, windowSumsWasmConfig } from './window-sums.js';
 import { registerGradients } from '../gradients/register-all-gradients.js';
 import {
   WASM_BACKEND_NAME,
@@ -48,10 +49,11 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   gatherRunsWasmConfig,
   scatterAddRunsWasmConfig,
   reluElidedMarginsWasmConfig,
+  windowSumsWasmConfig,
 ];
 
 /** Every patchcert cpu kernel (the fused ones; stock tfjs-backend-cpu has the rest). */
-export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig];
+export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig, windowSumsCpuConfig];
 
 /** Registers every patchcert cpu kernel and the gradients. Safe to call more than once. */
 export function registerCpuKernels(): void {

@@ -1,4 +1,4 @@
-import { tf, reluElidedMargins } from '@patchcert/backend';
+import { tf, reluElidedMargins, windowSums, PcWindowSums } from '@patchcert/backend';
 import type { PatchThreat } from '../patch-threat.js';
 import { propagateCenterRadius } from '../propagate-interval.js';
 import { elidedMarginsCenterRadius } from '../elided-margins.js';
@@ -87,6 +87,7 @@ export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differ
   const dense = model.weights[1]!;
   const units = dense.kernel.shape[1]!;
   const [gh, gw] = threat.grid(h, w);
+  if (!differentiable && tf.getKernel(PcWindowSums, tf.getBackend()) !== undefined) return windowTerms(prep, threat, oneSharedRadius);
   return tf.tidy(() => {
     // For rectangles the sum-pool is an average pool times the area; the area is folded into
     // the (small) kernel instead of the (large) pooled maps.
@@ -160,6 +161,39 @@ function selectRows(src: tf.Tensor2D, idx: Int32Array, batch: number, k: number,
   const onehot = new Float32Array(batch * k * g);
   for (let i = 0; i < batch * k; i++) onehot[i * g + (idx[i]! - Math.floor(i / k) * g)] = 1;
   return tf.matMul(tf.tensor3d(onehot, [batch, k, g]), tf.reshape(src, [batch, g, units]) as tf.Tensor3D);
+}
+
+/**
+ * {@link denseFirstTerms} without gradients through the fused PcWindowSums kernel: each
+ * location's rows of the kernel (and of |kernel|) scaled by the window's center changes (radii)
+ * and summed, with no per-pixel products in between (those cost a broadcasting multiply and a
+ * depthwise conv, each writing `[batch, h, w, units]`).
+ */
+function windowTerms(prep: PreparedBatch, threat: PatchThreat, oneSharedRadius: boolean): { clean0: tf.Tensor; sMu: tf.Tensor2D; sR: tf.Tensor2D } {
+  const { model, boxes } = prep;
+  const [batch, h, w, c] = boxes.clean.shape;
+  const dense = model.weights[1]!;
+  const units = dense.kernel.shape[1]!;
+  const [gh, gw] = threat.grid(h, w);
+  const taps: number[] = [];
+  for (let dr = 0; dr < threat.height; dr++) {
+    for (let dc = 0; dc < threat.width; dc++) {
+      if (threat.stencil[dr * threat.width + dc]) for (let ch = 0; ch < c; ch++) taps.push((dr * w + dc) * c + ch);
+    }
+  }
+  const attrs = { width: w, channels: c, gridHeight: gh, gridWidth: gw, taps };
+  return tf.tidy(() => {
+    const kernel = dense.kernel as tf.Tensor2D; // [h·w·c, units], rows in NHWC feature order
+    const flat = (t: tf.Tensor) => tf.reshape(t, [t.shape[0]!, h * w * c]) as tf.Tensor2D;
+    const clean0 = tf.add(tf.matMul(flat(boxes.clean), kernel), dense.bias); // [B, U]
+    const sMu = tf.reshape(windowSums(flat(tf.sub(boxes.box.mu, boxes.clean)), kernel, attrs), [batch * gh * gw, units]) as tf.Tensor2D;
+    // With eps ≥ 1 every image has the same radii (see denseFirstTerms): one image's sums.
+    const sharedR = batch > 1 && imagesEqual(boxes.box.r.dataSync() as Float32Array, batch);
+    const rIn = sharedR ? tf.slice(boxes.box.r, [0, 0, 0, 0], [1, h, w, c]) : boxes.box.r;
+    const s = tf.reshape(windowSums(flat(rIn), tf.abs(kernel), attrs), [-1, units]) as tf.Tensor2D;
+    const sR = sharedR && !oneSharedRadius ? (tf.concat(Array.from({ length: batch }, () => s), 0) as tf.Tensor2D) : s;
+    return { clean0, sMu, sR };
+  });
 }
 
 /** Whether the `batch` images of `data` (equal-sized, image-major) are all identical. */

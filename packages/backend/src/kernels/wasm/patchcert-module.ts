@@ -14,6 +14,11 @@ export interface PatchcertWasm {
     dTab: number, aTab: number, eTab: number, out: number,
     batch: number, total: number, count: number, units: number, classes: number,
   ): void;
+  /** PcWindowSums' loop; see assembly/window-sums.ts. */
+  windowSums(
+    coef: number, weights: number, taps: number, out: number,
+    batch: number, features: number, units: number, tapCount: number, width: number, channels: number, gh: number, gw: number,
+  ): void;
 }
 
 const instances = new WeakMap<object, PatchcertWasm | null>();
