@@ -57,8 +57,8 @@ function windowStart(a: number, pad: number, k: number, s: number, out: number, 
  * without such a layer the full map is assembled and the dense rules run as usual.
  *
  * With `differentiable` the copies carry a host scatter-add as their gradient (gatherTwo,
- * gatherRows, windowDense), so gradients flow to the weights; otherwise (certification, shared
- * origins) index tables are built once per location and margins are elided per group.
+ * gatherRows, windowDense), so gradients flow to the weights; otherwise (certification) index
+ * tables are built once per location (shared origins) or per row, and margins are elided per group.
  */
 export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean): MarginPlan {
   const { model, boxes, onehot } = prep;
@@ -129,13 +129,13 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
   const inputWindows = (origins: RowOrigins): { mu: tf.Tensor; r: tf.Tensor } => {
     const px = (pixels ??= { clean: pre.input.clean.dataSync() as Float32Array, mu: pre.input.mu.dataSync() as Float32Array, r: pre.input.r.dataSync() as Float32Array });
     const k = origins.perImage;
-    const n = batch * k;
+    const n = origins.images ? k : batch * k;
     const wH = threat.height;
     const wW = threat.width;
     const wm = new Float32Array(n * wH * wW * c);
     const wr = new Float32Array(n * wH * wW * c);
     for (let row = 0, q = 0; row < n; row++) {
-      const b = Math.floor(row / k);
+      const b = origins.images ? origins.images[row]! : Math.floor(row / k);
       for (let i = 0; i < wH; i++) {
         for (let j = 0; j < wW; j++) {
           const on = threat.stencil[i * wW + j] === 1;
@@ -156,14 +156,16 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
    * Returns margins `[batch, k, classes]` in the usual image-major order.
    */
   const windowedDense = (
-    k: number, aR: Int32Array, aC: Int32Array, wH: number, wW: number, mu: tf.Tensor, r: tf.Tensor,
+    rows: RowLayout, aR: Int32Array, aC: Int32Array, wH: number, wW: number, mu: tf.Tensor, r: tf.Tensor,
     f1: NonNullable<typeof fc1Pre>,
   ): tf.Tensor3D => {
-    const n = batch * k;
+    const { n, k, shared } = rows;
     const cellsWin = wH * wW;
     const width = cellsWin * fc;
     const units = f1.units;
-    const groups = groupByWindowStart(aR, aC, fw, k);
+    // Shared origins: groups of locations, each taken by every image; else groups of rows.
+    const groups = groupByWindowStart(aR, aC, fw, aR.length);
+    const reps = shared ? batch : 1;
     const y = prep.hostLabels!;
     const rowLabels = new Int32Array(n);
     const rowOf = new Int32Array(n); // group-order position → image-major row
@@ -173,7 +175,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     for (const [key, locs] of groups) {
       const gr = Math.floor(key / fw);
       const gc = key % fw;
-      const m = locs.length;
+      const m = reps * locs.length;
       // Weight rows of the window's cells, [width, units].
       const wg = new Float32Array(width * units);
       for (let i = 0, q = 0; i < wH; i++) {
@@ -183,22 +185,27 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         }
       }
       // The group's rows (b-major) as runs: each row's window is one run of `width` floats, and
-      // its clean window wH runs of wW cells of the clean map.
-      const win: Runs = { src: new Uint8Array(batch * m), off: new Int32Array(batch * m), len: new Int32Array(batch * m).fill(width), skip: new Int32Array(batch * m), count: batch * m };
-      const cl: Runs = { src: new Uint8Array(batch * m * wH), off: new Int32Array(batch * m * wH), len: new Int32Array(batch * m * wH).fill(wW * fc), skip: new Int32Array(batch * m * wH), count: batch * m * wH };
-      for (let b = 0, q = 0; b < batch; b++) {
-        for (let t = 0; t < m; t++, q++) {
-          const row = b * k + locs[t]!;
+      // its clean window wH runs of wW cells of the clean map; per row, its image's clean output.
+      const win: Runs = { src: new Uint8Array(m), off: new Int32Array(m), len: new Int32Array(m).fill(width), skip: new Int32Array(m), count: m };
+      const cl: Runs = { src: new Uint8Array(m * wH), off: new Int32Array(m * wH), len: new Int32Array(m * wH).fill(wW * fc), skip: new Int32Array(m * wH), count: m * wH };
+      const out: Runs = { src: new Uint8Array(m), off: new Int32Array(m), len: new Int32Array(m).fill(units), skip: new Int32Array(m), count: m };
+      for (let b = 0, q = 0; b < reps; b++) {
+        for (let t = 0; t < locs.length; t++, q++) {
+          const row = shared ? b * k + locs[t]! : locs[t]!;
+          const img = rows.imageOf(row);
           win.off[q] = row * width;
-          for (let i = 0; i < wH; i++) cl.off[q * wH + i] = ((b * fh + gr + i) * fw + gc) * fc;
-          rowLabels[pos] = y[b]!;
+          for (let i = 0; i < wH; i++) cl.off[q * wH + i] = ((img * fh + gr + i) * fw + gc) * fc;
+          out.off[q] = img * units;
+          rowLabels[pos] = y[img]!;
           rowOf[pos++] = row;
         }
       }
-      const dMu = tf.reshape(tf.sub(copyRuns([mu], win, batch * m * width), copyRuns([pre.flat], cl, batch * m * width)), [batch * m, width]) as tf.Tensor2D;
-      const dR = tf.reshape(copyRuns([r], win, batch * m * width), [batch * m, width]) as tf.Tensor2D;
+      const dMu = tf.reshape(tf.sub(copyRuns([mu], win, m * width), copyRuns([pre.flat], cl, m * width)), [m, width]) as tf.Tensor2D;
+      const dR = tf.reshape(copyRuns([r], win, m * width), [m, width]) as tf.Tensor2D;
       const w = tf.tensor2d(wg, [width, units]);
-      mus.push(tf.reshape(tf.add(tf.reshape(tf.matMul(dMu, w), [batch, m, units]), f1.cleanOut), [batch * m, units]));
+      const cleanOut = shared ? f1.cleanOut : tf.reshape(copyRuns([f1.cleanOut], out, m * units), [m, units]);
+      const term = tf.matMul(dMu, w);
+      mus.push(shared ? tf.reshape(tf.add(tf.reshape(term, [batch, locs.length, units]), cleanOut), [m, units]) : tf.add(term, cleanOut));
       rs.push(tf.matMul(dR, tf.abs(w)));
     }
     const box1 = { mu: mus.length === 1 ? mus[0]! : tf.concat(mus, 0), r: rs.length === 1 ? rs[0]! : tf.concat(rs, 0) };
@@ -211,19 +218,22 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     const classes = onehot.shape[1];
     const out = new Float32Array(n * classes);
     for (let p2 = 0; p2 < n; p2++) out.set(data.subarray(p2 * classes, (p2 + 1) * classes), rowOf[p2]! * classes);
-    return tf.tensor3d(out, [batch, k, classes]);
+    return tf.tensor3d(out, rows.shape(classes));
   };
 
   /**
-   * Certification pass with the same origins for every image: index tables are built once per
-   * location (not per row), and regions are copied as runs (copyRuns).
+   * Certification pass: index tables are built once per location when every image takes the
+   * same origins, else once per row (per-image location lists: certify's pruned rounds), and
+   * regions are copied as runs (copyRuns).
    */
-  const hostSharedMargins = (origins: RowOrigins): tf.Tensor3D =>
+  const hostMargins = (origins: RowOrigins): tf.Tensor3D =>
     tf.tidy(() => {
-      const k = origins.perImage;
-      const n = batch * k;
-      let aR = origins.rows.slice(0, k);
-      let aC = origins.cols.slice(0, k);
+      const rows = rowLayout(origins, batch);
+      const { n, k, shared } = rows;
+      // Tables: one per location (shared) or per row; row b·k + l uses table l or b·k + l.
+      const tables = shared ? k : n;
+      let aR = origins.rows.slice(0, tables);
+      let aC = origins.cols.slice(0, tables);
       let wH = threat.height;
       let wW = threat.width;
       let win = wH * wW;
@@ -234,34 +244,32 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       // cells that are contiguous in their source (per location), then copied for every row on
       // the backend's memory (copyRuns). The radius region is the window's radius in zeros.
       const assemble = (tab: Int32Array, size: number, ch: number, clean: tf.Tensor, cleanCells: number): [tf.Tensor, tf.Tensor] => {
-        const segs = mergeRuns(tab, k, size);
-        const cap = batch * segs.start[k]!;
+        const segs = mergeRuns(tab, tables, size);
+        const cap = shared ? batch * segs.start[k]! : segs.start[n]!;
         const runs = (): Runs => ({ src: new Uint8Array(cap), off: new Int32Array(cap), len: new Int32Array(cap), skip: new Int32Array(cap), count: 0 });
         const rm = runs();
         const rr = runs();
         let endR = 0;
-        for (let b = 0; b < batch; b++) {
-          const cleanBase = b * cleanCells;
-          for (let l = 0; l < k; l++) {
-            const row = b * k + l;
-            const winBase = row * win;
-            for (let q = segs.start[l]!; q < segs.start[l + 1]!; q++) {
-              const dst = (row * size + segs.dst[q]!) * ch;
-              const len = segs.len[q]! * ch;
-              const src = segs.src[q]!;
-              const m = rm.count++;
-              rm.len[m] = len;
-              if (src >= 0) {
-                rm.off[m] = (cleanBase + src) * ch;
-              } else {
-                rm.src[m] = 1;
-                rm.off[m] = (winBase - 1 - src) * ch;
-                const t = rr.count++;
-                rr.off[t] = (winBase - 1 - src) * ch;
-                rr.len[t] = len;
-                rr.skip[t] = dst - endR;
-                endR = dst + len;
-              }
+        for (let row = 0; row < n; row++) {
+          const cleanBase = rows.imageOf(row) * cleanCells;
+          const t = shared ? row % k : row;
+          const winBase = row * win;
+          for (let q = segs.start[t]!; q < segs.start[t + 1]!; q++) {
+            const dst = (row * size + segs.dst[q]!) * ch;
+            const len = segs.len[q]! * ch;
+            const src = segs.src[q]!;
+            const m = rm.count++;
+            rm.len[m] = len;
+            if (src >= 0) {
+              rm.off[m] = (cleanBase + src) * ch;
+            } else {
+              rm.src[m] = 1;
+              rm.off[m] = (winBase - 1 - src) * ch;
+              const t = rr.count++;
+              rr.off[t] = (winBase - 1 - src) * ch;
+              rr.len[t] = len;
+              rr.skip[t] = dst - endR;
+              endR = dst + len;
             }
           }
         }
@@ -281,10 +289,10 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         const hp = inH + pt + pb;
         const wp = inW + pl + pr;
         const size = regH * regW;
-        const tab = new Int32Array(k * size);
-        const oR = new Int32Array(k);
-        const oC = new Int32Array(k);
-        for (let l = 0, q = 0; l < k; l++) {
+        const tab = new Int32Array(tables * size);
+        const oR = new Int32Array(tables);
+        const oC = new Int32Array(tables);
+        for (let l = 0, q = 0; l < tables; l++) {
           const or0 = windowStart(aR[l]!, pt, kh, sh, outH, oH);
           const oc0 = windowStart(aC[l]!, pl, kw, sw, outW, oW);
           oR[l] = or0;
@@ -312,11 +320,11 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         win = wH * wW;
       }
 
-      if (fc1Pre) return windowedDense(k, aR, aC, wH, wW, mu, r, fc1Pre);
+      if (fc1Pre) return windowedDense(rows, aR, aC, wH, wW, mu, r, fc1Pre);
 
       const cells = fh * fw;
-      const tab = new Int32Array(k * cells);
-      for (let l = 0, q = 0; l < k; l++) {
+      const tab = new Int32Array(tables * cells);
+      for (let l = 0, q = 0; l < tables; l++) {
         for (let i = 0; i < fh; i++) {
           const ur = i - aR[l]!;
           const inRow = ur >= 0 && ur < wH;
@@ -328,7 +336,11 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       }
       const [fm, fr] = assemble(tab, cells, fc, pre.flat, cells);
       const box = propagateCenterRadius(model, { mu: tf.reshape(fm, [n, cells * fc]), r: tf.reshape(fr, [n, cells * fc]) }, flatIdx + 1, last);
-      return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
+      if (!origins.images) return elidedMarginsCenterRadius(model, box, onehot, prep.hostLabels);
+      // Rows of any images: each row is its own image of the elision.
+      const y = Int32Array.from(origins.images, (b) => prep.hostLabels![b]!);
+      const one = tf.cast(tf.oneHot(tf.tensor1d(y, 'int32'), onehot.shape[1]), 'float32') as tf.Tensor2D;
+      return tf.reshape(elidedMarginsCenterRadius(model, { mu: tf.reshape(box.mu, [n, 1, -1]), r: tf.reshape(box.r, [n, 1, -1]) }, one, y), rows.shape(onehot.shape[1])) as tf.Tensor3D;
     });
 
   const rowCost = Math.max(
@@ -339,9 +351,9 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
 
   return {
     rowCost,
+    rowImages: !differentiable,
     margins(origins: RowOrigins): tf.Tensor3D {
-      // Certification always passes shared origins; its path needs them.
-      if (!differentiable && origins.shared) return hostSharedMargins(origins);
+      if (!differentiable) return hostMargins(origins);
       return tf.tidy(() => {
         const k = origins.perImage;
         const n = batch * k;
@@ -448,6 +460,26 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       if (fc1Pre) fc1Pre.cleanOut.dispose();
     },
   };
+}
+
+/** How a certification pass's rows map to images and index tables. */
+interface RowLayout {
+  /** Rows. */
+  n: number;
+  /** Rows per image (image-major), or the row count with per-row images. */
+  k: number;
+  /** One table per location, shared by every image (row b·k + l uses table l); else per row. */
+  shared: boolean;
+  imageOf(row: number): number;
+  /** Shape of the margins: `[batch, k, classes]`, or `[1, rows, classes]` with per-row images. */
+  shape(classes: number): [number, number, number];
+}
+
+function rowLayout(origins: RowOrigins, batch: number): RowLayout {
+  const k = origins.perImage;
+  const images = origins.images;
+  if (images) return { n: k, k, shared: false, imageOf: (row) => images[row]!, shape: (c) => [1, k, c] };
+  return { n: batch * k, k, shared: origins.shared === true, imageOf: (row) => Math.floor(row / k), shape: (c) => [batch, k, c] };
 }
 
 /**

@@ -29,6 +29,12 @@ export interface RowOrigins {
   cols: Int32Array;
   /** True when every image uses the same origins (then only the first `perImage` matter). */
   shared?: boolean;
+  /**
+   * The image of every row, for rows that are not image-major with `perImage` each (per-image
+   * location lists of different lengths: certify's pruned round). `perImage` is then the row
+   * count, and the margins are `[1, rows, classes]`. Only plans with `rowImages` take it.
+   */
+  images?: Int32Array;
 }
 
 /** Computes margins for passes of rows over one prepared batch. */
@@ -39,4 +45,6 @@ export interface MarginPlan {
   dispose(): void;
   /** Floats per row of the largest intermediate, for choosing chunk sizes. */
   readonly rowCost: number;
+  /** True when `margins` takes {@link RowOrigins.images}. */
+  readonly rowImages?: boolean;
 }
