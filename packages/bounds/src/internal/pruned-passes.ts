@@ -14,6 +14,14 @@ import type { MarginPlan, PreparedBatch } from './prepared.js';
  */
 const PRUNE_RTOL = 1e-4;
 
+/**
+ * Shares of each image's remaining candidates (lowest block bounds first) computed per round of
+ * the exact step; the last round takes every candidate left. Shipped models, 64 MNIST test images,
+ * 2×2 patch, exact rows per image after the first block: one round 286 (4-layer CNN) and 234
+ * (MLP) of 729; [0.25, 1] 229 and 191; [0.4, 1], [0.15, 1] and three rounds within 2 % of that.
+ */
+const EXACT_ROUNDS = [0.25, 1];
+
 /** Largest padded / real row ratio of a group of images in the exact round. */
 const PAD_SLACK = 1.25;
 
@@ -48,9 +56,7 @@ export function prunedPasses(
   labelSortedBatches(model, images, labels, options, (prep, idx, y) => {
     const bn = idx.length;
     visit.batch?.(prep, idx);
-    const T0 = process.cpuUsage();
     const low = blockBounds(prep, blocks, y, classes, options);
-    const T1 = process.cpuUsage(T0);
     const plan = createPlan(prep, threat, options.method, false);
     try {
       const best = new Float64Array(bn).fill(Infinity);
@@ -93,51 +99,59 @@ export function prunedPasses(
       }
       exact(plan, Int32Array.from({ length: bn }, (_, b) => b), first, blocks.size);
 
-      // (3) The locations whose block bound does not exceed the image's best exact margin.
-      const lists: number[][] = [];
-      for (let b = 0; b < bn; b++) {
-        const limit = best[b]! + PRUNE_RTOL * Math.max(1, Math.abs(best[b]!));
-        const list: number[] = [];
-        for (let l = 0; l < total; l++) {
-          if (!done[b * total + l] && !(low[b * blocks.count + blocks.blockOf[l]!]! > limit)) list.push(l);
+      // Exact margins at per-image lists of locations.
+      const round = (lists: number[][]): void => {
+        if (plan.rowImages) {
+          // Every image's list back to back, each row with its own image: no padding.
+          const imgs = Int32Array.from(lists.flatMap((list, b) => list.map(() => b)));
+          const locs = Int32Array.from(lists.flat());
+          const step = locationsPerPass(plan, 1, imgs.length, options.chunk);
+          for (let r0 = 0; r0 < imgs.length; r0 += step) {
+            const r1 = Math.min(imgs.length, r0 + step);
+            const at = locs.subarray(r0, r1);
+            const origins = explicitOrigins(threat, h, w, 1, at, r1 - r0, 0, r1 - r0);
+            take(readMargins(plan, { ...origins, images: imgs.subarray(r0, r1) }), imgs.subarray(r0, r1), at);
+          }
+          return;
         }
-        lists.push(list);
-      }
-      if (plan.rowImages) {
-        // Every image's list back to back, each row with its own image: no padding.
-        const imgs = Int32Array.from(lists.flatMap((list, b) => list.map(() => b)));
-        const locs = Int32Array.from(lists.flat());
-        const step = locationsPerPass(plan, 1, imgs.length, options.chunk);
-        for (let r0 = 0; r0 < imgs.length; r0 += step) {
-          const r1 = Math.min(imgs.length, r0 + step);
-          const at = locs.subarray(r0, r1);
-          const origins = explicitOrigins(threat, h, w, 1, at, r1 - r0, 0, r1 - r0);
-          take(readMargins(plan, { ...origins, images: imgs.subarray(r0, r1) }), imgs.subarray(r0, r1), at);
+        for (const members of similarLengths(lists)) {
+          // Equal lengths for the plan: shorter lists repeat their first location (a repeat
+          // changes no minimum).
+          const k = lists[members[0]!]!.length;
+          const locs = new Int32Array(members.length * k);
+          members.forEach((b, s) => {
+            const list = lists[b]!;
+            for (let j = 0; j < k; j++) locs[s * k + j] = list[j < list.length ? j : 0]!;
+          });
+          if (members.length === bn) {
+            exact(plan, members, locs, k);
+            continue;
+          }
+          const sub = subBatch(prep, members, options.eps);
+          const subPlan = createPlan(sub, threat, options.method, false);
+          try {
+            exact(subPlan, members, locs, k);
+          } finally {
+            subPlan.dispose();
+            disposeBatch(sub);
+            sub.pixels.dispose();
+          }
         }
-        return;
-      }
-      for (const members of similarLengths(lists)) {
-        // Equal lengths for the plan: shorter lists repeat their first location (a repeat
-        // changes no minimum).
-        const k = lists[members[0]!]!.length;
-        const locs = new Int32Array(members.length * k);
-        members.forEach((b, s) => {
-          const list = lists[b]!;
-          for (let j = 0; j < k; j++) locs[s * k + j] = list[j < list.length ? j : 0]!;
-        });
-        if (members.length === bn) {
-          exact(plan, members, locs, k);
-          continue;
+      };
+      // (3) The locations whose block bound does not exceed the image's best exact margin, in
+      // rounds: first the lowest-bound share of each image's candidates (where its worst margin
+      // most likely is), which lowers `best`, then the candidates that are left under it.
+      for (const share of EXACT_ROUNDS) {
+        const lists: number[][] = [];
+        for (let b = 0; b < bn; b++) {
+          const limit = best[b]! + PRUNE_RTOL * Math.max(1, Math.abs(best[b]!));
+          const bound = (l: number) => low[b * blocks.count + blocks.blockOf[l]!]!;
+          const list: number[] = [];
+          for (let l = 0; l < total; l++) if (!done[b * total + l] && !(bound(l) > limit)) list.push(l);
+          if (share < 1) list.sort((p, q) => bound(p) - bound(q) || p - q);
+          lists.push(list.slice(0, Math.ceil(share * list.length)));
         }
-        const sub = subBatch(prep, members, options.eps);
-        const subPlan = createPlan(sub, threat, options.method, false);
-        try {
-          exact(subPlan, members, locs, k);
-        } finally {
-          subPlan.dispose();
-          disposeBatch(sub);
-          sub.pixels.dispose();
-        }
+        round(lists);
       }
     } finally {
       plan.dispose();
