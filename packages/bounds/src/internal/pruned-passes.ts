@@ -117,7 +117,8 @@ export function prunedPasses(
         for (const members of similarLengths(lists)) {
           // Equal lengths for the plan: shorter lists repeat their first location (a repeat
           // changes no minimum).
-          const k = lists[members[0]!]!.length;
+          // Members are in batch order, not longest first: pad to the group's longest list.
+          const k = Math.max(...Array.from(members, (b) => lists[b]!.length));
           const locs = new Int32Array(members.length * k);
           members.forEach((b, s) => {
             const list = lists[b]!;
