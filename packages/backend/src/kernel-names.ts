@@ -47,22 +47,20 @@ export type PcReluElidedMarginsInputs = Pick<tf.NamedTensorInfoMap, 'delta' | 'b
 export type PcReluElidedMarginsAttrs = Record<string, never>;
 
 /**
- * A dense layer's term over every window of a grid, when only a window's inputs count: for
- * window origin l = (r, c) of a `gridHeight × gridWidth` grid, output `[batch, gh·gw, units]`
- * holds Σ_t coef[b, o(l) + taps[t]] · weights[o(l) + taps[t], :], with o(l) = (r·width + c)·channels
- * and `taps` the feature offsets of the window's pixels and channels. bounds' MLP fast path: the
+ * A dense layer's term over windows of its input: for window q of image b, whose first feature is
+ * o = origins[b, q], output `[batch, count, units]` holds Σ_t coef[b, o + taps[t]] · weights[o + taps[t], :],
+ * `taps` being the feature offsets of the window's pixels and channels. bounds' MLP fast path: the
  * first layer's center change (coef = box center − clean value) and radius (coef = box radius,
- * weights = |kernel|) at every patch location, without the per-pixel products tfjs would
- * materialize first.
+ * weights = |kernel|) at patch locations, without the per-pixel products tfjs would materialize.
  */
 export const PcWindowSums = 'PcWindowSums';
-/** Inputs of {@link PcWindowSums}: `coef` `[batch, features]`, `weights` `[features, units]`, float32. */
-export type PcWindowSumsInputs = Pick<tf.NamedTensorInfoMap, 'coef' | 'weights'>;
-/** Attributes of {@link PcWindowSums}: image `width` and `channels`, the grid, and the window's feature offsets. */
+/**
+ * Inputs of {@link PcWindowSums}: `coef` `[batch, features]` (or `[1, features]` for every image),
+ * `weights` `[features, units]` (float32), `origins` int32 `[batch, count]` (or `[1, count]` for
+ * every image); batch is the larger of the two first dimensions.
+ */
+export type PcWindowSumsInputs = Pick<tf.NamedTensorInfoMap, 'coef' | 'weights' | 'origins'>;
+/** Attributes of {@link PcWindowSums}: the window's feature offsets from its first feature. */
 export interface PcWindowSumsAttrs {
-  width: number;
-  channels: number;
-  gridHeight: number;
-  gridWidth: number;
   taps: number[];
 }

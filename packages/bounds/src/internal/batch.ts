@@ -90,3 +90,12 @@ export function locationsPerPass(plan: MarginPlan, batch: number, total: number,
 export function checkChunk(chunk: number | undefined, fn: string): void {
   assert(chunk === undefined || (Number.isInteger(chunk) && chunk >= 1), () => `Error in ${fn}: chunk must be a positive integer (bound rows per pass), but got ${chunk}.`, 'INVALID_OPTION');
 }
+
+/** Whether the `batch` images of `data` (equal-sized, image-major) are all identical. */
+export function imagesEqual(data: Float32Array, batch: number): boolean {
+  const size = data.length / batch;
+  for (let b = 1; b < batch; b++) {
+    for (let i = 0; i < size; i++) if (data[b * size + i] !== data[i]) return false;
+  }
+  return true;
+}

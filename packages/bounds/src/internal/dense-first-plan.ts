@@ -1,8 +1,11 @@
-import { tf, reluElidedMargins, windowSums, PcWindowSums } from '@patchcert/backend';
+import { tf, windowSums, PcReluElidedMargins, PcWindowSums } from '@patchcert/backend';
 import type { PatchThreat } from '../patch-threat.js';
 import { propagateCenterRadius } from '../propagate-interval.js';
 import { elidedMarginsCenterRadius } from '../elided-margins.js';
 import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
+import { fusedDenseFirstPlan } from './fused-dense-first-plan.js';
+import { imagesEqual } from './batch.js';
+import { windowTaps } from './window-taps.js';
 
 /**
  * Fast exact plan for models that start with flatten → dense (the MLP).
@@ -23,40 +26,19 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
   const [gh, gw] = threat.grid(h, w);
   const last = model.layers.length - 1;
 
-  // One hidden layer (the paper's MLP) without gradients: the ReLU and the elided layer run as one
-  // fused kernel over every location at once (no per-location intermediates in tfjs tensors).
-  const fused = !differentiable && prep.hostLabels !== undefined && last === 3 && model.layers[2]?.type === 'relu';
-  const pre = denseFirstTerms(prep, threat, differentiable, fused);
-  const total = gh * gw;
-  const labels = fused ? tf.tensor1d(prep.hostLabels!, 'int32') : null;
+  // One hidden layer (the paper's MLP) without gradients, where the backend has the fused kernels.
+  const hasKernels = [PcReluElidedMargins, PcWindowSums].every((k) => tf.getKernel(k, tf.getBackend()) !== undefined);
+  if (!differentiable && prep.hostLabels !== undefined && last === 3 && model.layers[2]?.type === 'relu' && hasKernels) return fusedDenseFirstPlan(prep, threat);
+  const pre = denseFirstTerms(prep, threat, differentiable);
 
   let muData: Float32Array | null = null;
   let rData: Float32Array | null = null;
   const hostMu = () => (muData ??= pre.sMu.dataSync() as Float32Array);
   const hostR = () => (rData ??= pre.sR.dataSync() as Float32Array);
 
-  const output = model.weights[last]!;
   return {
-    // The fused kernel's only per-row tensor is its output.
-    rowCost: fused ? model.numClasses : Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
+    rowCost: Math.max(units, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),
     margins(origins: RowOrigins): tf.Tensor3D {
-      if (fused) {
-        // Grid indices of the rows: one list when every image takes the same locations.
-        const k = origins.perImage;
-        const lists = origins.shared ? 1 : batch;
-        const locs = Int32Array.from({ length: lists * k }, (_, i) => origins.rows[i]! * gw + origins.cols[i]!);
-        return tf.tidy(() =>
-          reluElidedMargins(
-            tf.reshape(pre.sMu, [batch, total, units]) as tf.Tensor3D,
-            pre.clean0 as tf.Tensor2D,
-            tf.reshape(pre.sR, [-1, total, units]) as tf.Tensor3D,
-            output.kernel as tf.Tensor2D,
-            output.bias as tf.Tensor1D,
-            labels!,
-            tf.tensor2d(locs, [lists, k], 'int32'),
-          ),
-        );
-      }
       return tf.tidy(() => {
         const k = origins.perImage;
         const idx = new Int32Array(batch * k);
@@ -69,7 +51,7 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
       });
     },
     dispose() {
-      tf.dispose([pre.clean0, pre.sMu, pre.sR, ...(labels ? [labels] : [])]);
+      tf.dispose(pre);
     },
   };
 }
@@ -77,17 +59,15 @@ export function denseFirstPlan(prep: PreparedBatch, threat: PatchThreat, differe
 /**
  * The first dense layer at every location of the grid, as the clean output plus the patch's
  * box-sum term (see {@link denseFirstPlan}): `clean0` `[batch, units]`, and the center and radius
- * terms `sMu`, `sR` `[batch · locations, units]` (row-major locations). With `oneSharedRadius`,
- * `sR` holds one image's rows `[locations, units]` when every image has the same radius term.
- * The caller disposes them.
+ * terms `sMu`, `sR` `[batch · locations, units]` (row-major locations). The caller disposes them.
  */
-export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean, oneSharedRadius = false): { clean0: tf.Tensor; sMu: tf.Tensor2D; sR: tf.Tensor2D } {
+export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean): { clean0: tf.Tensor; sMu: tf.Tensor2D; sR: tf.Tensor2D } {
   const { model, boxes } = prep;
   const [batch, h, w, c] = boxes.clean.shape;
   const dense = model.weights[1]!;
   const units = dense.kernel.shape[1]!;
   const [gh, gw] = threat.grid(h, w);
-  if (!differentiable && tf.getKernel(PcWindowSums, tf.getBackend()) !== undefined) return windowTerms(prep, threat, oneSharedRadius);
+  if (!differentiable && tf.getKernel(PcWindowSums, tf.getBackend()) !== undefined) return windowTerms(prep, threat);
   return tf.tidy(() => {
     // For rectangles the sum-pool is an average pool times the area; the area is folded into
     // the (small) kernel instead of the (large) pooled maps.
@@ -123,7 +103,6 @@ export function denseFirstTerms(prep: PreparedBatch, threat: PatchThreat, differ
         for (let t = 0; t < taps; t++) if (threat.stencil[t]) f.fill(1 / area, t * units, (t + 1) * units);
         const s = tf.depthwiseConv2d(p as tf.Tensor4D, tf.tensor4d(f, [threat.height, threat.width, units, 1]), 1, 'valid');
         // One image's terms repeated: concat copies whole blocks (wasm's tile kernel is ~50× slower).
-        if (p.shape[0] !== batch && oneSharedRadius) return tf.reshape(s, [gh * gw, units]);
         return tf.reshape(p.shape[0] === batch ? s : tf.concat(Array.from({ length: batch }, () => s), 0), [batch * gh * gw, units]);
       }
       if (threat.isRectangle) {
@@ -169,38 +148,25 @@ function selectRows(src: tf.Tensor2D, idx: Int32Array, batch: number, k: number,
  * and summed, with no per-pixel products in between (those cost a broadcasting multiply and a
  * depthwise conv, each writing `[batch, h, w, units]`).
  */
-function windowTerms(prep: PreparedBatch, threat: PatchThreat, oneSharedRadius: boolean): { clean0: tf.Tensor; sMu: tf.Tensor2D; sR: tf.Tensor2D } {
+function windowTerms(prep: PreparedBatch, threat: PatchThreat): { clean0: tf.Tensor; sMu: tf.Tensor2D; sR: tf.Tensor2D } {
   const { model, boxes } = prep;
   const [batch, h, w, c] = boxes.clean.shape;
   const dense = model.weights[1]!;
   const units = dense.kernel.shape[1]!;
   const [gh, gw] = threat.grid(h, w);
-  const taps: number[] = [];
-  for (let dr = 0; dr < threat.height; dr++) {
-    for (let dc = 0; dc < threat.width; dc++) {
-      if (threat.stencil[dr * threat.width + dc]) for (let ch = 0; ch < c; ch++) taps.push((dr * w + dc) * c + ch);
-    }
-  }
-  const attrs = { width: w, channels: c, gridHeight: gh, gridWidth: gw, taps };
+  const taps = windowTaps(threat, w, c);
+  const first = Int32Array.from({ length: gh * gw }, (_, l) => (Math.floor(l / gw) * w + (l % gw)) * c);
   return tf.tidy(() => {
     const kernel = dense.kernel as tf.Tensor2D; // [h·w·c, units], rows in NHWC feature order
     const flat = (t: tf.Tensor) => tf.reshape(t, [t.shape[0]!, h * w * c]) as tf.Tensor2D;
+    const origins = tf.tensor2d(first, [1, gh * gw], 'int32');
     const clean0 = tf.add(tf.matMul(flat(boxes.clean), kernel), dense.bias); // [B, U]
-    const sMu = tf.reshape(windowSums(flat(tf.sub(boxes.box.mu, boxes.clean)), kernel, attrs), [batch * gh * gw, units]) as tf.Tensor2D;
+    const sMu = tf.reshape(windowSums(flat(tf.sub(boxes.box.mu, boxes.clean)), kernel, origins, taps), [batch * gh * gw, units]) as tf.Tensor2D;
     // With eps ≥ 1 every image has the same radii (see denseFirstTerms): one image's sums.
     const sharedR = batch > 1 && imagesEqual(boxes.box.r.dataSync() as Float32Array, batch);
     const rIn = sharedR ? tf.slice(boxes.box.r, [0, 0, 0, 0], [1, h, w, c]) : boxes.box.r;
-    const s = tf.reshape(windowSums(flat(rIn), tf.abs(kernel), attrs), [-1, units]) as tf.Tensor2D;
-    const sR = sharedR && !oneSharedRadius ? (tf.concat(Array.from({ length: batch }, () => s), 0) as tf.Tensor2D) : s;
+    const s = tf.reshape(windowSums(flat(rIn), tf.abs(kernel), origins, taps), [-1, units]) as tf.Tensor2D;
+    const sR = sharedR ? (tf.concat(Array.from({ length: batch }, () => s), 0) as tf.Tensor2D) : s;
     return { clean0, sMu, sR };
   });
-}
-
-/** Whether the `batch` images of `data` (equal-sized, image-major) are all identical. */
-function imagesEqual(data: Float32Array, batch: number): boolean {
-  const size = data.length / batch;
-  for (let b = 1; b < batch; b++) {
-    for (let i = 0; i < size; i++) if (data[b * size + i] !== data[i]) return false;
-  }
-  return true;
 }

@@ -3,6 +3,7 @@ import type { PatchThreat } from '../patch-threat.js';
 import { propagateCenterRadius } from '../propagate-interval.js';
 import { elidedMarginsCenterRadius } from '../elided-margins.js';
 import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
+import { windowTaps } from './window-taps.js';
 
 /**
  * Plan for a few explicit locations per image on models that start with flatten → dense (random-k
@@ -32,8 +33,7 @@ export function denseFirstRowsPlan(prep: PreparedBatch, threat: PatchThreat): Ma
     return host;
   };
   // The patch pixels of one location, as offsets into a flattened image from the origin's index.
-  const taps: number[] = [];
-  for (let i = 0; i < threat.height; i++) for (let j = 0; j < threat.width; j++) if (threat.stencil[i * threat.width + j]) for (let ch = 0; ch < c; ch++) taps.push((i * w + j) * c + ch);
+  const taps = windowTaps(threat, w, c);
   const t = taps.length;
   return {
     rowCost: Math.max(units * t, ...model.shapes.slice(2).map((s) => s.reduce((a, b) => a * b, 1))),

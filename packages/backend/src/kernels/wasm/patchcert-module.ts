@@ -16,8 +16,8 @@ export interface PatchcertWasm {
   ): void;
   /** PcWindowSums' loop; see assembly/window-sums.ts. */
   windowSums(
-    coef: number, weights: number, taps: number, out: number,
-    batch: number, features: number, units: number, tapCount: number, width: number, channels: number, gh: number, gw: number,
+    coef: number, coefShared: number, weights: number, origins: number, originsShared: number, taps: number, out: number,
+    batch: number, features: number, units: number, count: number, tapCount: number,
   ): void;
 }
 
