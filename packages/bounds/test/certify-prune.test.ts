@@ -4,6 +4,7 @@ import { initBackend, tf, Rng } from '@patchcert/backend';
 import { SequentialModel } from '@patchcert/models';
 import { certify, squarePatch, rectanglePatch, namedShape, type PatchThreat, type CertifyResult } from '@patchcert/bounds';
 import { paperModel, randomImages, randomLabels, assertClose } from './_helpers.js';
+import { paddedGroups } from '../src/internal/pruned-passes.js';
 
 await initBackend('wasm');
 
@@ -74,13 +75,16 @@ for (const [name, make, shape] of families) {
     for (const threat of threats()) {
       for (const eps of [1, 0.4]) {
         const what = `${name} ${threat.name} eps ${eps}`;
-        const pruned = certify(model, x, y, threat, { eps, imageBatch: 5 });
+        const pruned = certify(model, x, y, threat, { eps, imageBatch: 5, prune: true });
         const full = certify(model, x, y, threat, { eps, imageBatch: 5, prune: false });
         const naive = certify(model, x, y, threat, { eps, method: 'naive' });
         assertSame(pruned, full, `${what} vs prune: false`);
         assertSame(pruned, naive, `${what} vs naive`);
-        // Also with small passes (several passes per round).
-        assertSame(certify(model, x, y, threat, { eps, chunk: 7 }), full, `${what}, chunk 7`);
+        // Also with small passes (several passes per round), one batch of every image, and the
+        // naive plan (images grouped by candidate count, lists padded).
+        assertSame(certify(model, x, y, threat, { eps, chunk: 7, prune: true }), full, `${what}, chunk 7`);
+        assertSame(certify(model, x, y, threat, { eps, imageBatch: 64, prune: true }), full, `${what}, one batch`);
+        assertSame(certify(model, x, y, threat, { eps, method: 'naive', prune: true }), naive, `${what}, naive pruned`);
       }
     }
     tf.dispose(x);
@@ -102,7 +106,7 @@ t('[mlp] should find the worst location at each corner of the grid (clamped last
     for (const eps of [1, 0.4]) {
       const full = certify(model, x, y, threat, { eps, prune: false });
       assert.equal(Array.from(full.worstLocation), [loc, loc, loc, loc], `the set-up puts the worst location at ${loc}`);
-      assertSame(certify(model, x, y, threat, { eps }), full, `corner ${loc} eps ${eps} vs prune: false`);
+      assertSame(certify(model, x, y, threat, { eps, prune: true }), full, `corner ${loc} eps ${eps} vs prune: false`);
       assertSame(certify(model, x, y, threat, { eps, method: 'naive' }), full, `corner ${loc} eps ${eps} vs naive`);
     }
     model.dispose();
@@ -136,7 +140,7 @@ t('[mlp] a NaN bound at some locations should leave the image uncertified with t
     const full = certify(model, x, y, threat, { prune: false, marginMap: true });
     const map = full.marginMap![0]!;
     assert.ok(map.some(Number.isNaN) && map.some(Number.isFinite), 'the set-up has NaN at some locations and finite bounds elsewhere');
-    const pruned = certify(model, x, y, threat);
+    const pruned = certify(model, x, y, threat, { prune: true });
     assert.equal(Array.from(pruned.certified), [0, 0, 0]);
     assert.ok(Array.from(pruned.worstMargin).every(Number.isNaN));
     assert.equal(Array.from(pruned.worstLocation), Array.from(full.worstLocation));
@@ -155,11 +159,36 @@ t('should compute every location where pruning is off (marginMap, fixed location
   const y = randomLabels(rng, 3, 10);
   for (const threat of [squarePatch(3), squarePatch(2, { at: [[0, 0], [4, 4], [2, 3]] }), squarePatch(5)]) {
     const full = certify(model, x, y, threat, { prune: false });
-    assertSame(certify(model, x, y, threat), full, threat.name);
+    assertSame(certify(model, x, y, threat, { prune: true }), full, threat.name);
     assertSame(certify(model, x, y, threat, { marginMap: true }), full, `${threat.name} marginMap`);
   }
   tf.dispose(x);
   model.dispose();
+});
+
+t('paddedGroups should give every image its whole list, padded only with its own locations, in batch order', () => {
+  const rng = new Rng(17);
+  for (let trial = 0; trial < 50; trial++) {
+    const n = 1 + rng.int(12);
+    // Lengths from 0 to 40, so groups mix lists of different lengths in any batch order.
+    const lists = Array.from({ length: n }, () => Array.from({ length: rng.int(41) }, () => rng.int(729)));
+    const seen = new Set<number>();
+    for (const { members, locs, k } of paddedGroups(lists)) {
+      assert.is(locs.length, members.length * k);
+      let real = 0;
+      members.forEach((b, s) => {
+        if (s > 0) assert.ok(b > members[s - 1]!, 'members in batch order');
+        seen.add(b);
+        const list = lists[b]!;
+        real += list.length;
+        assert.ok(list.length > 0 && list.length <= k, `image ${b}: its list (${list.length}) fits the group's k (${k})`);
+        assert.equal(Array.from(locs.subarray(s * k, s * k + list.length)), list, `image ${b}: its whole list`);
+        for (let q = list.length; q < k; q++) assert.is(locs[s * k + q], list[0], `image ${b}: padding repeats its own location`);
+      });
+      assert.ok(members.length * k <= 1.25 * real + 1e-9, 'padding within 1.25× of the real rows');
+    }
+    assert.equal([...seen].sort((a, b) => a - b), lists.flatMap((l, b) => (l.length > 0 ? [b] : [])), 'every image with a list, once');
+  }
 });
 
 t.run();

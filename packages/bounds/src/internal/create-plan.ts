@@ -14,7 +14,7 @@ import type { MarginPlan, PreparedBatch } from './prepared.js';
 export type BoundMethod = 'fast' | 'naive';
 
 /** Which plan `fast` picks for this model: the dense-first box-sum, the conv windows, or naive. */
-export function fastPlanKind(prep: PreparedBatch): 'dense-first' | 'conv-window' | 'naive' {
+export function fastPlanKind(prep: Pick<PreparedBatch, 'model'>): 'dense-first' | 'conv-window' | 'naive' {
   const layers = prep.model.layers;
   if (layers[0]?.type === 'flatten' && layers[1]?.type === 'dense' && layers.length > 2) return 'dense-first';
   if (layers[0]?.type === 'conv2d' && layers.some((l) => l.type === 'flatten')) return 'conv-window';

@@ -114,16 +114,7 @@ export function prunedPasses(
           }
           return;
         }
-        for (const members of similarLengths(lists)) {
-          // Equal lengths for the plan: shorter lists repeat their first location (a repeat
-          // changes no minimum).
-          // Members are in batch order, not longest first: pad to the group's longest list.
-          const k = Math.max(...Array.from(members, (b) => lists[b]!.length));
-          const locs = new Int32Array(members.length * k);
-          members.forEach((b, s) => {
-            const list = lists[b]!;
-            for (let j = 0; j < k; j++) locs[s * k + j] = list[j < list.length ? j : 0]!;
-          });
+        for (const { members, locs, k } of paddedGroups(lists)) {
           if (members.length === bn) {
             exact(plan, members, locs, k);
             continue;
@@ -161,21 +152,28 @@ export function prunedPasses(
 }
 
 /**
- * The images with a non-empty list, longest first, in groups whose lists are padded to their
- * longest by at most {@link PAD_SLACK} of their rows: the plans take the same number of locations
- * per image, and candidate counts vary 2–3× within a batch (4-layer CNN, MNIST: longest 572–662,
- * mean 262–310 of 729), so one padded batch did twice the work.
+ * The images with a non-empty list in groups of similar list lengths, each list padded to its
+ * group's longest by repeating its own first location (a repeat changes no minimum), at most
+ * {@link PAD_SLACK} × the group's real rows: the plans take the same number of locations per
+ * image, and candidate counts vary 2–3× within a batch (4-layer CNN, MNIST: longest 572–662,
+ * mean 262–310 of 729), so one padded batch did twice the work. Members are in batch order (a
+ * group of every image runs on the batch's own plan); `locs` is `[members.length · k]`.
  */
-function similarLengths(lists: number[][]): Int32Array[] {
-  const order = lists.map((l, b) => b).filter((b) => lists[b]!.length > 0).sort((a, b) => lists[b]!.length - lists[a]!.length || a - b);
-  const groups: Int32Array[] = [];
+export function paddedGroups(lists: number[][]): { members: Int32Array; locs: Int32Array; k: number }[] {
+  const order = lists.map((_, b) => b).filter((b) => lists[b]!.length > 0).sort((a, b) => lists[b]!.length - lists[a]!.length || a - b);
+  const groups: { members: Int32Array; locs: Int32Array; k: number }[] = [];
   for (let i = 0; i < order.length; ) {
     const k = lists[order[i]!]!.length;
     let rows = 0;
     let j = i;
     while (j < order.length && (j - i + 1) * k <= PAD_SLACK * (rows + lists[order[j]!]!.length)) rows += lists[order[j++]!]!.length;
-    // In batch order: a group of every image runs on the batch's own plan.
-    groups.push(Int32Array.from(order.slice(i, j)).sort());
+    const members = Int32Array.from(order.slice(i, j)).sort();
+    const locs = new Int32Array(members.length * k);
+    members.forEach((b, s) => {
+      const list = lists[b]!;
+      for (let q = 0; q < k; q++) locs[s * k + q] = list[q < list.length ? q : 0]!;
+    });
+    groups.push({ members, locs, k });
     i = j;
   }
   return groups;
