@@ -3,7 +3,7 @@ import type { SequentialModel } from '@patchcert/models';
 import type { ThreatModel } from '../threat-model.js';
 import { createPlan, type BoundMethod } from './create-plan.js';
 import { disposeBatch, locationsPerPass, prepareBatch, sharedOrigins } from './batch.js';
-import type { PreparedBatch } from './prepared.js';
+import type { MarginPlan, PreparedBatch } from './prepared.js';
 
 /** What {@link labelSortedPasses} calls back with. */
 export interface PassVisitor {
@@ -60,20 +60,30 @@ export function labelSortedPasses(
   const [, h, w] = images.shape;
   const total = threat.kind === 'sparse' ? 1 : threat.locations(h, w);
   labelSortedBatches(model, images, labels, options, (prep, idx, y) => {
-    const bn = idx.length;
     visit.batch?.(prep, idx);
     const plan = createPlan(prep, threat, options.method, false);
     try {
-      const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, bn, total, options.chunk);
-      for (let l0 = 0; l0 < total; l0 += step) {
-        const l1 = Math.min(total, l0 + step);
-        const m = plan.margins(sharedOrigins(threat, h, w, bn, l0, l1));
-        const data = m.dataSync() as Float32Array;
-        m.dispose();
-        visit.pass(idx, y, l0, l1 - l0, data);
-      }
+      sharedPasses(plan, threat, h, w, idx.length, total, options.chunk, (l0, k, data) => visit.pass(idx, y, l0, k, data));
     } finally {
       plan.dispose();
     }
   });
+}
+
+/**
+ * Runs `plan` over every location of its `batch` images in passes sized by its row cost; `fn`
+ * gets each pass's margins `[batch, k, classes]` of locations `[l0, l0 + k)` (valid during the call).
+ */
+export function sharedPasses(
+  plan: MarginPlan, threat: ThreatModel, h: number, w: number, batch: number, total: number, chunk: number | undefined,
+  fn: (l0: number, k: number, data: Float32Array) => void,
+): void {
+  const step = threat.kind === 'sparse' ? 1 : locationsPerPass(plan, batch, total, chunk);
+  for (let l0 = 0; l0 < total; l0 += step) {
+    const l1 = Math.min(total, l0 + step);
+    const m = plan.margins(sharedOrigins(threat, h, w, batch, l0, l1));
+    const data = m.dataSync() as Float32Array;
+    m.dispose();
+    fn(l0, l1 - l0, data);
+  }
 }
