@@ -1,3 +1,4 @@
 // The exports of patchcert's compiled wasm module (scripts/build-wasm.mjs). One module holds
 // every loop, so tfjs's memory is imported once per backend.
 export { reluElidedMargins } from './relu-elided-margins';
+export { conv2dBackpropFilter } from './conv2d-backprop-filter';

@@ -14,6 +14,12 @@ export interface PatchcertWasm {
     dTab: number, aTab: number, eTab: number, out: number,
     batch: number, total: number, start: number, count: number, units: number, classes: number,
   ): void;
+  /** Conv2DBackpropFilter's direct loop for few channels; see assembly/conv2d-backprop-filter.ts. */
+  conv2dBackpropFilter(
+    x: number, dy: number, dw: number,
+    batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
+    fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+  ): void;
 }
 
 const instances = new WeakMap<object, PatchcertWasm | null>();
