@@ -1,35 +1,15 @@
-// AssemblyScript source of the wasm Conv2DBackpropFilter's direct loop for few channels
+// AssemblyScript source of the wasm Conv2DBackpropFilter's direct loop
 // (compiled by scripts/build-wasm.mjs into src/kernels/wasm/generated/). Pointers are byte
 // offsets into tfjs-backend-wasm's memory.
 
 // @ts-nocheck  (AssemblyScript types: usize, f32, v128 …)
 
+import { loadLanes, addLanes } from './lanes';
+
 /** Input channels per sweep: three splats × two 4-lane output vectors = 6 accumulators. */
 const CI_GROUP: i32 = 3;
 /** Output channels per sweep (two 4-lane vectors). */
 const CO_BLOCK: i32 = 8;
-
-/** The first `n` (≤ 0…4) floats at `p` as a vector, zeros after: never reads past them. */
-@inline
-function loadLanes(p: usize, n: i32): v128 {
-  if (n >= 4) return v128.load(p);
-  if (n == 2) return v128.load64_zero(p);
-  if (n == 1) return v128.load32_zero(p);
-  if (n == 3) return v128.load32_lane(p, v128.load64_zero(p), 2, 8);
-  return f32x4.splat(0);
-}
-
-/** Adds the first `n` (≤ 0…4) lanes of `v` to the floats at `p`. */
-@inline
-function addLanes(p: usize, v: v128, n: i32): void {
-  if (n >= 4) {
-    v128.store(p, f32x4.add(v128.load(p), v));
-    return;
-  }
-  if (n > 0) store<f32>(p, load<f32>(p) + f32x4.extract_lane(v, 0));
-  if (n > 1) store<f32>(p, load<f32>(p, 4) + f32x4.extract_lane(v, 1), 4);
-  if (n > 2) store<f32>(p, load<f32>(p, 8) + f32x4.extract_lane(v, 2), 8);
-}
 
 /**
  * One image, one tap (p, q), input channels c0 … c0 + nc − 1 (nc ≤ 3; `x1`/`x2` are the byte

@@ -2,3 +2,4 @@
 // every loop, so tfjs's memory is imported once per backend.
 export { reluElidedMargins } from './relu-elided-margins';
 export { conv2dBackpropFilter } from './conv2d-backprop-filter';
+export { sumLeading } from './sum-leading';

@@ -410,6 +410,41 @@ sliceSuite.run();
 
 // ---
 
+const sumSuite = suite('Sum');
+
+const SUM_CASES: Array<{ shape: number[]; axis: number | number[]; keepDims?: boolean }> = [
+  { shape: [4, 28, 28, 6], axis: [0, 1, 2] },
+  { shape: [3, 5, 5, 6], axis: [0, 1, 2], keepDims: true },
+  { shape: [7, 1], axis: 0 },
+  { shape: [5, 3], axis: [0] },
+  { shape: [2, 9, 7], axis: [1, 0] },
+  { shape: [6, 8], axis: 0 },
+  { shape: [4, 3, 13], axis: [-3, -2] },
+  { shape: [10, 4, 8], axis: 0 },
+  { shape: [5, 32], axis: 0 },
+  { shape: [5, 33], axis: 0 },
+  { shape: [3, 4, 5], axis: 1 },
+  { shape: [3, 4, 5], axis: [0, 2] },
+  { shape: [3, 4, 5], axis: [0, 1, 2] },
+  { shape: [1, 6], axis: 0 },
+];
+
+for (const c of SUM_CASES) {
+  sumSuite(`[${JSON.stringify(c.shape)} axis ${JSON.stringify(c.axis)}${c.keepDims ? ' keepDims' : ''}] should match the cpu backend`, async () => {
+    const v = seededNormal(size(c.shape), 5);
+    await assertWasmMatchesCpu(() => tf.sum(tf.tensor(v, c.shape), c.axis, c.keepDims ?? false), KERNEL_TOLERANCE, 'sum');
+  });
+}
+
+sumSuite('should leave int32 and empty reductions to the stock kernel', async () => {
+  await assertWasmMatchesCpu(() => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0), KERNEL_TOLERANCE, 'int32');
+  await assertWasmMatchesCpu(() => tf.sum(tf.zeros([0, 4]), 0), KERNEL_TOLERANCE, 'empty rows');
+});
+
+sumSuite.run();
+
+// ---
+
 const register = suite('registerWasmKernels');
 
 register('should register every kernel once and keep the same configs when called again', async () => {

@@ -20,6 +20,8 @@ export interface PatchcertWasm {
     batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
     fh: number, fw: number, sh: number, sw: number, top: number, left: number,
   ): void;
+  /** Sum's loop over leading axes: out[c] = Σ_r x[r, c]; see assembly/sum-leading.ts. */
+  sumLeading(x: number, out: number, rows: number, cols: number): void;
 }
 
 const instances = new WeakMap<object, PatchcertWasm | null>();
