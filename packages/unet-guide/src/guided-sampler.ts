@@ -93,15 +93,18 @@ export function sampleGuidedLocations(
   const counts = new Int32Array(batch);
   const keys = new Float64Array(k);
   const idx = new Int32Array(k);
+  // One image's noise, drawn in bulk in the order the loops below consume it (class, then cell).
+  const noise = new Uint32Array(classes * cells);
 
   for (let n = 0; n < batch; n++) {
     const distinct: number[] = [];
+    rng.fillU32(noise);
     for (let j = 0; j < classes; j++) {
       // Keep the k largest keys in a small array sorted descending; k is tiny (1-2 in the paper).
       let filled = 0;
       for (let cell = 0; cell < cells; cell++) {
         const a = -temperature * prediction[(n * cells + cell) * classes + j]!;
-        const bits = rng.nextU32();
+        const bits = noise[j * cells + cell]!;
         // Most cells cannot enter the top k: an upper bound of their Gumbel draw from a table
         // rules them out without the two logs. The same draws and keys as computing every key.
         if (filled === k && a + GUMBEL_BUCKET_MAX[bits >>> BUCKET_SHIFT]! + BOUND_SLACK < keys[k - 1]!) continue;
