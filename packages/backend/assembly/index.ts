@@ -2,3 +2,5 @@
 // every loop, so tfjs's memory is imported once per backend.
 export { reluElidedMargins } from './relu-elided-margins';
 export { windowSums } from './window-sums';
+export { conv2dBackpropFilter } from './conv2d-backprop-filter';
+export { sumLeading } from './sum-leading';

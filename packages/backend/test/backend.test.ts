@@ -55,6 +55,19 @@ rng('should repeat a stream for the same seed and resume from saved state', () =
   assert.equal([c.next(), c.next()], x);
 });
 
+rng('should fill in bulk exactly the values nextU32 would draw, and continue the same stream', () => {
+  const a = new Rng(7);
+  const b = new Rng(7);
+  a.nextU32();
+  b.nextU32();
+  const bulk = a.fillU32(new Uint32Array(1000));
+  for (let i = 0; i < bulk.length; i++) assert.is(bulk[i], b.nextU32(), `draw ${i}`);
+  assert.equal(a.getState(), b.getState());
+  assert.is(a.nextU32(), b.nextU32());
+  assert.is(a.fillU32(new Uint32Array(0)).length, 0);
+  assert.equal(a.getState(), b.getState());
+});
+
 rng('should draw uniform integers with the right mean', () => {
   const r = new Rng(1);
   let s = 0;

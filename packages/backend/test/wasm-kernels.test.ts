@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf, PatchcertError } from '@patchcert/backend';
 import { KERNEL_TOLERANCE, assertClose, assertWasmMatchesCpu, seededNormal } from './helpers.js';
+import { filterGradPath } from '../src/kernels/wasm/Conv2DBackpropFilter.js';
 
 tf.env().set('IS_TEST', true);
 
@@ -45,23 +46,66 @@ const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 
 const filterGrad = suite('Conv2DBackpropFilter');
 
-for (const c of CONV_CASES) {
-  filterGrad(`[${c.tag}] should match the cpu backend`, async () => {
-    const dyShape = outShape(c);
-    const xv = seededNormal(size(c.x), 1);
-    const dyv = seededNormal(size(dyShape), 2);
-    await assertWasmMatchesCpu(
-      () =>
-        tf.engine().runKernel(
-          tf.Conv2DBackpropFilter,
-          { x: tf.tensor4d(xv, c.x), dy: tf.tensor4d(dyv, dyShape) },
-          { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor,
-      KERNEL_TOLERANCE,
-      c.tag,
-    );
-  });
+// The direct loop's blocks (3 input channels, 8 output channels in two 4-lane vectors) and
+// their tails, and the U-Net's shapes; every case runs on both wasm paths.
+const FILTER_GRAD_CASES: ConvCase[] = [
+  ...CONV_CASES,
+  { tag: 'U-Net k3 s1 pad1 6->6', x: [4, 28, 28, 6], filter: [3, 3, 6, 6], strides: 1, pad: explicit(1, 1, 1, 1) },
+  { tag: 'U-Net k7 s2 pad3 1->6', x: [3, 28, 28, 1], filter: [7, 7, 1, 6], strides: 2, pad: explicit(3, 3, 3, 3) },
+  { tag: 'U-Net k3 s2 pad1 12->24 on 7x7', x: [2, 7, 7, 12], filter: [3, 3, 12, 24], strides: 2, pad: explicit(1, 1, 1, 1) },
+  { tag: 'batch 1, odd 5x7, 7->13 (channel tails)', x: [1, 5, 7, 7], filter: [3, 3, 7, 13], strides: 1, pad: 'same' },
+  { tag: '2->1, 1->3, 5->7 lane tails', x: [2, 6, 5, 2], filter: [2, 3, 2, 1], strides: 1, pad: 'valid' },
+  { tag: '1->3 s2 same', x: [2, 9, 6, 1], filter: [3, 3, 1, 3], strides: 2, pad: 'same' },
+  { tag: '5->7 s2x1 pad beyond filter', x: [1, 6, 5, 5], filter: [2, 2, 5, 7], strides: [2, 1], pad: explicit(3, 2, 0, 4) },
+  { tag: '4->16 k1 s2', x: [3, 7, 7, 4], filter: [1, 1, 4, 16], strides: 2, pad: 'valid' },
+  { tag: 'filter larger than the image', x: [2, 3, 3, 2], filter: [5, 5, 2, 6], strides: 1, pad: explicit(2, 2, 2, 2) },
+];
+
+for (const direct of [true, false]) {
+  for (const c of FILTER_GRAD_CASES) {
+    filterGrad(`[${c.tag}, ${direct ? 'direct loop' : 'transposed conv'}] should match the cpu backend`, async () => {
+      const dyShape = outShape(c);
+      const xv = seededNormal(size(c.x), 1);
+      const dyv = seededNormal(size(dyShape), 2);
+      filterGradPath.direct = direct;
+      try {
+        await assertWasmMatchesCpu(
+          () =>
+            tf.engine().runKernel(
+              tf.Conv2DBackpropFilter,
+              { x: tf.tensor4d(xv, c.x), dy: tf.tensor4d(dyv, dyShape) },
+              { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor,
+          KERNEL_TOLERANCE,
+          c.tag,
+        );
+      } finally {
+        filterGradPath.direct = true;
+      }
+    });
+  }
 }
+
+filterGrad('should leave nothing of an earlier result in its output (direct loop)', async () => {
+  await initBackend('wasm');
+  // The output is allocated from the heap without zeroing; the loop must clear taps no pixel reaches.
+  const run = (v: number) =>
+    tf.tidy(() => {
+      const x = tf.fill([1, 2, 2, 3], v);
+      const dy = tf.fill([1, 2, 2, 5], v);
+      return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: explicit(2, 2, 2, 2), dataFormat: 'NHWC', filterShape: [5, 5, 3, 5] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    });
+  const a = run(7);
+  a.dispose();
+  const b = run(1);
+  const v = b.dataSync();
+  // 5×5 taps over a 2×2 image padded by 2 (2×2 outputs): taps in row 0 or column 4 see no
+  // pixel; the centre tap sees all four.
+  assert.is(v[0], 0);
+  assert.is(v[(1 * 5 + 4) * 15 + 7], 0);
+  assert.is(v[(2 * 5 + 2) * 15], 4);
+  b.dispose();
+});
 
 filterGrad('should give conv2d kernel gradients on wasm (stock wasm throws)', async () => {
   await initBackend('wasm');
@@ -363,6 +407,41 @@ sliceSuite('should slice int32 data and give empty slices', async () => {
 });
 
 sliceSuite.run();
+
+// ---
+
+const sumSuite = suite('Sum');
+
+const SUM_CASES: Array<{ shape: number[]; axis: number | number[]; keepDims?: boolean }> = [
+  { shape: [4, 28, 28, 6], axis: [0, 1, 2] },
+  { shape: [3, 5, 5, 6], axis: [0, 1, 2], keepDims: true },
+  { shape: [7, 1], axis: 0 },
+  { shape: [5, 3], axis: [0] },
+  { shape: [2, 9, 7], axis: [1, 0] },
+  { shape: [6, 8], axis: 0 },
+  { shape: [4, 3, 13], axis: [-3, -2] },
+  { shape: [10, 4, 8], axis: 0 },
+  { shape: [5, 32], axis: 0 },
+  { shape: [5, 33], axis: 0 },
+  { shape: [3, 4, 5], axis: 1 },
+  { shape: [3, 4, 5], axis: [0, 2] },
+  { shape: [3, 4, 5], axis: [0, 1, 2] },
+  { shape: [1, 6], axis: 0 },
+];
+
+for (const c of SUM_CASES) {
+  sumSuite(`[${JSON.stringify(c.shape)} axis ${JSON.stringify(c.axis)}${c.keepDims ? ' keepDims' : ''}] should match the cpu backend`, async () => {
+    const v = seededNormal(size(c.shape), 5);
+    await assertWasmMatchesCpu(() => tf.sum(tf.tensor(v, c.shape), c.axis, c.keepDims ?? false), KERNEL_TOLERANCE, 'sum');
+  });
+}
+
+sumSuite('should leave int32 and empty reductions to the stock kernel', async () => {
+  await assertWasmMatchesCpu(() => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0), KERNEL_TOLERANCE, 'int32');
+  await assertWasmMatchesCpu(() => tf.sum(tf.zeros([0, 4]), 0), KERNEL_TOLERANCE, 'empty rows');
+});
+
+sumSuite.run();
 
 // ---
 

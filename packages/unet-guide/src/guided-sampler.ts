@@ -93,29 +93,38 @@ export function sampleGuidedLocations(
   const counts = new Int32Array(batch);
   const keys = new Float64Array(k);
   const idx = new Int32Array(k);
+  // One image's noise, drawn in bulk in the order the loops below consume it (class, then cell).
+  const noise = new Uint32Array(classes * cells);
 
   for (let n = 0; n < batch; n++) {
     const distinct: number[] = [];
+    rng.fillU32(noise);
     for (let j = 0; j < classes; j++) {
       // Keep the k largest keys in a small array sorted descending; k is tiny (1-2 in the paper).
+      // `kth` is the k-th key once k are kept (−∞ before), held in a local for the scan.
       let filled = 0;
-      for (let cell = 0; cell < cells; cell++) {
-        const a = -temperature * prediction[(n * cells + cell) * classes + j]!;
-        const bits = rng.nextU32();
+      let kth = -Infinity;
+      const noiseRow = j * cells;
+      let at = n * cells * classes + j;
+      for (let cell = 0; cell < cells; cell++, at += classes) {
+        const a = -temperature * prediction[at]!;
+        const bits = noise[noiseRow + cell]!;
         // Most cells cannot enter the top k: an upper bound of their Gumbel draw from a table
         // rules them out without the two logs. The same draws and keys as computing every key.
-        if (filled === k && a + GUMBEL_BUCKET_MAX[bits >>> BUCKET_SHIFT]! + BOUND_SLACK < keys[k - 1]!) continue;
+        if (a + GUMBEL_BUCKET_MAX[bits >>> BUCKET_SHIFT]! + BOUND_SLACK < kth) continue;
         const key = a + gumbelOf(bits);
         if (filled < k) {
           let p = filled++;
           while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
           keys[p] = key;
           idx[p] = cell;
-        } else if (key > keys[k - 1]!) {
+          if (filled === k) kth = keys[k - 1]!;
+        } else if (key > kth) {
           let p = k - 1;
           while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
           keys[p] = key;
           idx[p] = cell;
+          kth = keys[k - 1]!;
         }
       }
       for (let d = 0; d < k; d++) {

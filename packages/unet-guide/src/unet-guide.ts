@@ -1,6 +1,7 @@
 import { tf, Rng, assert, PatchcertError } from '@patchcert/backend';
 import { ResNetUNet } from './resnet-unet.js';
 import { TorchAdam, type TorchAdamState } from './torch-adam.js';
+import { withOwnTape } from './internal/own-tape.js';
 import { sampleGuidedLocations, type GuidedSample } from './guided-sampler.js';
 import { encodeTensor, decodeTensor, type EncodedTensor } from './internal/tensor-codec.js';
 
@@ -161,14 +162,18 @@ export class UNetGuide {
    */
   sampleAndFit(x: tf.Tensor4D, rng: Rng, bound: (sample: GuidedSample) => ArrayLike<number>): { sample: GuidedSample; loss: number } {
     let sample: GuidedSample | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const p = this.unet.predictMargins(x, this.patch, { training: true, updateRunningStats: true });
-      sample = this.draw(p.dataSync(), p.shape, rng);
-      const targets = bound(sample);
-      this.checkTargets(x.shape[0], sample, targets);
-      return this.loss(p, sample, targets);
-    }, this.unet.trainableVariables());
-    return { sample: sample!, loss: this.step(value, grads) };
+    // The U-Net's pass, backward pass and Adam step run on a tape of their own, and only the
+    // bounds go on the caller's (the classifier's) tape: see own-tape.ts.
+    return withOwnTape((onCallerTape) => {
+      const { value, grads } = tf.variableGrads(() => {
+        const p = this.unet.predictMargins(x, this.patch, { training: true, updateRunningStats: true });
+        sample = this.draw(p.dataSync(), p.shape, rng);
+        const targets = onCallerTape(() => bound(sample!));
+        this.checkTargets(x.shape[0], sample, targets);
+        return this.loss(p, sample, targets);
+      }, this.unet.trainableVariables());
+      return { sample: sample!, loss: this.step(value, grads) };
+    });
   }
 
   private draw(values: ArrayLike<number>, shape: [number, number, number, number], rng: Rng): GuidedSample {

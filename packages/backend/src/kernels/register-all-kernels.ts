@@ -2,9 +2,9 @@
 // training needs (Conv2DBackpropFilter, UnsortedSegmentSum), faster replacements for slow stock
 // paths (AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
 // keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
-// Slice as block copies) and patchcert's own kernels (PcIntervalRelu and its gradient, and
-// PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies, PcReluElidedMargins and
-// PcWindowSums for certification's MLP path). On cpu: patchcert's
+// Slice as block copies, Sum over leading axes) and patchcert's own kernels (PcIntervalRelu and its
+// gradient, and PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies,
+// PcReluElidedMargins and PcWindowSums for certification's MLP path). On cpu: patchcert's
 // own kernels. The imports are explicit so the lists read as the set of kernels patchcert
 // changes. Imported only by initBackend.
 import { tf } from '../tf.js';
@@ -14,6 +14,7 @@ import { castConfig } from './wasm/Cast.js';
 import { gatherV2Config } from './wasm/GatherV2.js';
 import { identityConfig } from './wasm/Identity.js';
 import { sliceConfig } from './wasm/Slice.js';
+import { sumConfig } from './wasm/Sum.js';
 import { transposeConfig } from './wasm/Transpose.js';
 import { conv2DBackpropFilterConfig } from './wasm/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
@@ -42,6 +43,7 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   gatherV2Config,
   identityConfig,
   sliceConfig,
+  sumConfig,
   transposeConfig,
   unsortedSegmentSumConfig,
   wasmIntervalReluConfig,
@@ -88,7 +90,7 @@ export function registerWasmKernels(): void {
 
 /**
  * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (AvgPoolGrad,
- * BatchMatMul, Cast, Conv2DBackpropInput, GatherV2, Identity, Slice, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
+ * BatchMatMul, Cast, Conv2DBackpropInput, GatherV2, Identity, Slice, Sum, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
  * {@link registerWasmKernels} switches back.
  */
 export function restoreStockWasmKernels(): void {

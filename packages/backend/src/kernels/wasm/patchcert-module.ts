@@ -19,6 +19,14 @@ export interface PatchcertWasm {
     coef: number, coefShared: number, weights: number, origins: number, originsShared: number, taps: number, out: number,
     batch: number, features: number, units: number, count: number, tapCount: number,
   ): void;
+  /** Conv2DBackpropFilter's direct loop for few channels; see assembly/conv2d-backprop-filter.ts. */
+  conv2dBackpropFilter(
+    x: number, dy: number, dw: number,
+    batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
+    fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+  ): void;
+  /** Sum's loop over leading axes: out[c] = Σ_r x[r, c]; see assembly/sum-leading.ts. */
+  sumLeading(x: number, out: number, rows: number, cols: number): void;
 }
 
 const instances = new WeakMap<object, PatchcertWasm | null>();

@@ -1,0 +1,27 @@
+// Partial-vector helpers of patchcert's AssemblyScript loops: channel counts such as 6 leave
+// vectors with fewer than 4 lanes, read and written here without touching the floats after them.
+
+// @ts-nocheck  (AssemblyScript types: usize, f32, v128 …)
+
+/** The first `n` (≤ 0…4) floats at `p` as a vector, zeros after: never reads past them. */
+@inline
+export function loadLanes(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
+  if (n == 2) return v128.load64_zero(p);
+  if (n == 1) return v128.load32_zero(p);
+  if (n == 3) return v128.load32_lane(p, v128.load64_zero(p), 2, 8);
+  return f32x4.splat(0);
+}
+
+/** Adds the first `n` (≤ 0…4) lanes of `v` to the floats at `p`. */
+@inline
+export function addLanes(p: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(p, f32x4.add(v128.load(p), v));
+    return;
+  }
+  if (n > 0) store<f32>(p, load<f32>(p) + f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, load<f32>(p, 4) + f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, load<f32>(p, 8) + f32x4.extract_lane(v, 2), 8);
+}
+
