@@ -22,7 +22,9 @@ m('should instantiate against the wasm backend memory and export every loop', as
   await initBackend('wasm');
   const module = patchcertWasm(tf.backend() as WasmBackend);
   assert.ok(module !== undefined, 'module did not instantiate');
-  assert.type(module!.reluElidedMargins, 'function');
+  for (const name of ['intervalRelu', 'intervalReluGrad', 'reluElidedMargins', 'windowSums', 'conv2dBackpropFilter', 'sumLeading'] as const) {
+    assert.type(module![name], 'function', `export ${name}`);
+  }
 });
 
 m.run();

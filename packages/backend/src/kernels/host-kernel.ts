@@ -5,16 +5,17 @@
 import { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
-import { simdLoops, type SimdLoops } from './wasm/simd-loops.js';
+import { patchcertWasm, type PatchcertWasm } from './wasm/patchcert-module.js';
 
 /** The loop of a host kernel: reads `inputs`, writes every element of `outputs` (all one length). */
 export type HostLoop = (inputs: readonly Float32Array[], outputs: readonly Float32Array[]) => void;
 
 /**
- * The wasm SIMD form of a host loop: byte offsets of the inputs and outputs in the wasm heap and
- * the byte length to process (a multiple of 16); the host loop finishes the last 0–3 elements.
+ * The wasm SIMD form of a host loop, in patchcert's compiled module: byte offsets of the inputs
+ * and outputs in the wasm heap and the byte length to process (a multiple of 16); the host loop
+ * finishes the last 0–3 elements.
  */
-export type SimdLoop = (loops: SimdLoops, inputs: readonly number[], outputs: readonly number[], bytes: number) => void;
+export type SimdLoop = (module: PatchcertWasm, inputs: readonly number[], outputs: readonly number[], bytes: number) => void;
 
 /** The backends a host kernel can run on. */
 export type HostBackendName = 'cpu' | 'wasm';
@@ -59,7 +60,7 @@ const ACCESS: Record<HostBackendName, HostAccess> = {
  * @param inputNames - the named inputs, in the order `loop` reads them; all float32, one shape.
  * @param numOutputs - how many outputs of that shape `loop` writes.
  * @param loop - the elementwise loop.
- * @param simd - on wasm, the same loop in patchcert's SIMD module (used when it can run).
+ * @param simd - on wasm, the same loop in patchcert's compiled module (used when it can run).
  * @returns the kernel config; the kernel throws PatchcertError `INVALID_ARGUMENT` for a non-float32
  *   input and `SHAPE_MISMATCH` for inputs of different shapes.
  */
@@ -81,7 +82,7 @@ export function hostKernelConfig(kernelName: string, backendName: HostBackendNam
     }
     const out = access.allocate(args.backend, [...shape], numOutputs);
     const arrays = infos.map((info) => access.read(args.backend, info));
-    const loops = backendName === 'wasm' && simd !== undefined ? simdLoops(args.backend as WasmBackend) : undefined;
+    const loops = backendName === 'wasm' && simd !== undefined ? patchcertWasm(args.backend as WasmBackend) : undefined;
     if (loops === undefined) {
       loop(arrays, out.arrays);
       return out.infos;

@@ -7,11 +7,11 @@ import { intervalReluGradLoop, intervalReluLoop } from '../interval-relu-loops.j
  * the wasm heap (measured ~4× faster than the 8 stock ops it replaces), or a host loop where
  * patchcert's SIMD module cannot run.
  */
-export const intervalReluConfig = hostKernelConfig(PcIntervalRelu, 'wasm', ['mu', 'r'], 2, intervalReluLoop, (loops, [mu, r], [om, or], bytes) =>
-  loops.intervalRelu(mu!, r!, om!, or!, bytes),
+export const intervalReluConfig = hostKernelConfig(PcIntervalRelu, 'wasm', ['mu', 'r'], 2, intervalReluLoop, (m, [mu, r], [om, or], bytes) =>
+  m.intervalRelu(mu!, r!, om!, or!, bytes),
 );
 
 /** wasm `PcIntervalReluGrad`: the gradient of `PcIntervalRelu` as one SIMD loop (host loop fallback). */
-export const intervalReluGradConfig = hostKernelConfig(PcIntervalReluGrad, 'wasm', ['mu', 'r', 'dMu', 'dR'], 2, intervalReluGradLoop, (loops, [mu, r, dMu, dR], [gm, gr], bytes) =>
-  loops.intervalReluGrad(mu!, r!, dMu!, dR!, gm!, gr!, bytes),
+export const intervalReluGradConfig = hostKernelConfig(PcIntervalReluGrad, 'wasm', ['mu', 'r', 'dMu', 'dR'], 2, intervalReluGradLoop, (m, [mu, r, dMu, dR], [gm, gr], bytes) =>
+  m.intervalReluGrad(mu!, r!, dMu!, dR!, gm!, gr!, bytes),
 );

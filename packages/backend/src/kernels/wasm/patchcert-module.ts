@@ -3,11 +3,15 @@
 // memory, so its loops read and write tensors in place. Where that memory cannot be reached
 // (another tfjs version) or the engine has no SIMD, the kernels run their JS loops instead.
 import type { WasmBackend } from './wasm-backend.js';
-import { WebAssemblyApi, wasmMemory } from './simd-loops.js';
+import { WebAssemblyApi, wasmMemory } from './wasm-memory.js';
 import { PATCHCERT_WASM, PATCHCERT_WASM_SHARED } from './generated/patchcert-wasm.js';
 
 /** The module's exports; every pointer is a byte offset into tfjs's heap. */
 export interface PatchcertWasm {
+  /** PcIntervalRelu on `bytes / 4` floats (a multiple of 16 bytes): (mu, r) → (outMu, outR). */
+  intervalRelu(mu: number, r: number, outMu: number, outR: number, bytes: number): void;
+  /** PcIntervalReluGrad on `bytes / 4` floats: (mu, r, dMu, dR) → (gMu, gR). */
+  intervalReluGrad(mu: number, r: number, dMu: number, dR: number, gMu: number, gR: number, bytes: number): void;
   /** PcReluElidedMargins' loop; see assembly/relu-elided-margins.ts for the layout. */
   reluElidedMargins(
     delta: number, base: number, rad: number, radShared: number, labels: number, locs: number, locsShared: number,
@@ -46,6 +50,7 @@ export function patchcertWasm(backend: WasmBackend): PatchcertWasm | undefined {
       exports = instance.exports as unknown as PatchcertWasm;
     }
   } catch {
+    // No SIMD in this engine, or a memory we cannot import: the kernels run their JS loops.
     exports = null;
   }
   instances.set(module, exports);
