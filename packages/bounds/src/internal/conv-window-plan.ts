@@ -58,7 +58,8 @@ function windowStart(a: number, pad: number, k: number, s: number, out: number, 
  *
  * With `differentiable` the copies carry a host scatter-add as their gradient (gatherTwo,
  * gatherRows, windowDense), so gradients flow to the weights; otherwise (certification) index
- * tables are built once per location (shared origins) or per row, and margins are elided per group.
+ * tables are built once per location (shared origins) or per distinct origin, and margins are
+ * elided per group.
  */
 export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differentiable: boolean): MarginPlan {
   const { model, boxes, onehot } = prep;
@@ -159,13 +160,12 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     rows: RowLayout, aR: Int32Array, aC: Int32Array, wH: number, wW: number, mu: tf.Tensor, r: tf.Tensor,
     f1: NonNullable<typeof fc1Pre>,
   ): tf.Tensor3D => {
-    const { n, k, shared } = rows;
+    const { n, shared } = rows;
     const cellsWin = wH * wW;
     const width = cellsWin * fc;
     const units = f1.units;
-    // Shared origins: groups of locations, each taken by every image; else groups of rows.
+    // Groups of index tables (locations) by window start, each with the rows that use them.
     const groups = groupByWindowStart(aR, aC, fw, aR.length);
-    const reps = shared ? batch : 1;
     const y = prep.hostLabels!;
     const rowLabels = new Int32Array(n);
     const rowOf = new Int32Array(n); // group-order position → image-major row
@@ -175,7 +175,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     for (const [key, locs] of groups) {
       const gr = Math.floor(key / fw);
       const gc = key % fw;
-      const m = reps * locs.length;
+      const groupRows = rows.rowsOf(locs);
+      const m = groupRows.length;
       // Weight rows of the window's cells, [width, units].
       const wg = new Float32Array(width * units);
       for (let i = 0, q = 0; i < wH; i++) {
@@ -189,16 +190,14 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       const win: Runs = { src: new Uint8Array(m), off: new Int32Array(m), len: new Int32Array(m).fill(width), skip: new Int32Array(m), count: m };
       const cl: Runs = { src: new Uint8Array(m * wH), off: new Int32Array(m * wH), len: new Int32Array(m * wH).fill(wW * fc), skip: new Int32Array(m * wH), count: m * wH };
       const out: Runs = { src: new Uint8Array(m), off: new Int32Array(m), len: new Int32Array(m).fill(units), skip: new Int32Array(m), count: m };
-      for (let b = 0, q = 0; b < reps; b++) {
-        for (let t = 0; t < locs.length; t++, q++) {
-          const row = shared ? b * k + locs[t]! : locs[t]!;
-          const img = rows.imageOf(row);
-          win.off[q] = row * width;
-          for (let i = 0; i < wH; i++) cl.off[q * wH + i] = ((img * fh + gr + i) * fw + gc) * fc;
-          out.off[q] = img * units;
-          rowLabels[pos] = y[img]!;
-          rowOf[pos++] = row;
-        }
+      for (let q = 0; q < m; q++) {
+        const row = groupRows[q]!;
+        const img = rows.imageOf(row);
+        win.off[q] = row * width;
+        for (let i = 0; i < wH; i++) cl.off[q * wH + i] = ((img * fh + gr + i) * fw + gc) * fc;
+        out.off[q] = img * units;
+        rowLabels[pos] = y[img]!;
+        rowOf[pos++] = row;
       }
       const dMu = tf.reshape(tf.sub(copyRuns([mu], win, m * width), copyRuns([pre.flat], cl, m * width)), [m, width]) as tf.Tensor2D;
       const dR = tf.reshape(copyRuns([r], win, m * width), [m, width]) as tf.Tensor2D;
@@ -223,17 +222,16 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
 
   /**
    * Certification pass: index tables are built once per location when every image takes the
-   * same origins, else once per row (per-image location lists: certify's pruned rounds), and
+   * same origins, else once per distinct origin (per-image location lists: certify's pruned rounds), and
    * regions are copied as runs (copyRuns).
    */
   const hostMargins = (origins: RowOrigins): tf.Tensor3D =>
     tf.tidy(() => {
       const rows = rowLayout(origins, batch);
-      const { n, k, shared } = rows;
-      // Tables: one per location (shared) or per row; row b·k + l uses table l or b·k + l.
-      const tables = shared ? k : n;
-      let aR = origins.rows.slice(0, tables);
-      let aC = origins.cols.slice(0, tables);
+      const { n } = rows;
+      const tables = rows.tR.length;
+      let aR = rows.tR;
+      let aC = rows.tC;
       let wH = threat.height;
       let wW = threat.width;
       let win = wH * wW;
@@ -245,14 +243,15 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       // the backend's memory (copyRuns). The radius region is the window's radius in zeros.
       const assemble = (tab: Int32Array, size: number, ch: number, clean: tf.Tensor, cleanCells: number): [tf.Tensor, tf.Tensor] => {
         const segs = mergeRuns(tab, tables, size);
-        const cap = shared ? batch * segs.start[k]! : segs.start[n]!;
+        let cap = 0;
+        for (let row = 0; row < n; row++) cap += segs.start[rows.tableOf(row) + 1]! - segs.start[rows.tableOf(row)]!;
         const runs = (): Runs => ({ src: new Uint8Array(cap), off: new Int32Array(cap), len: new Int32Array(cap), skip: new Int32Array(cap), count: 0 });
         const rm = runs();
         const rr = runs();
         let endR = 0;
         for (let row = 0; row < n; row++) {
           const cleanBase = rows.imageOf(row) * cleanCells;
-          const t = shared ? row % k : row;
+          const t = rows.tableOf(row);
           const winBase = row * win;
           for (let q = segs.start[t]!; q < segs.start[t + 1]!; q++) {
             const dst = (row * size + segs.dst[q]!) * ch;
@@ -466,10 +465,14 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
 interface RowLayout {
   /** Rows. */
   n: number;
-  /** Rows per image (image-major), or the row count with per-row images. */
-  k: number;
-  /** One table per location, shared by every image (row b·k + l uses table l); else per row. */
+  /** Every image takes the same `k` origins, rows image-major (row b·k + l: table l). */
   shared: boolean;
+  /** Origins of the index tables: one per location (shared), else one per distinct origin. */
+  tR: Int32Array;
+  tC: Int32Array;
+  tableOf(row: number): number;
+  /** The rows that use tables `tabs`, by image (shared: b·k + l for each image b, then l in `tabs`). */
+  rowsOf(tabs: readonly number[]): Int32Array;
   imageOf(row: number): number;
   /** Shape of the margins: `[batch, k, classes]`, or `[1, rows, classes]` with per-row images. */
   shape(classes: number): [number, number, number];
@@ -478,8 +481,55 @@ interface RowLayout {
 function rowLayout(origins: RowOrigins, batch: number): RowLayout {
   const k = origins.perImage;
   const images = origins.images;
-  if (images) return { n: k, k, shared: false, imageOf: (row) => images[row]!, shape: (c) => [1, k, c] };
-  return { n: batch * k, k, shared: origins.shared === true, imageOf: (row) => Math.floor(row / k), shape: (c) => [batch, k, c] };
+  const n = images ? k : batch * k;
+  const imageOf = images ? (row: number) => images[row]! : (row: number) => Math.floor(row / k);
+  const shape = (c: number): [number, number, number] => (images ? [1, k, c] : [batch, k, c]);
+  if (origins.shared && !images) {
+    const rowsOf = (tabs: readonly number[]) => {
+      const out = new Int32Array(batch * tabs.length);
+      for (let b = 0, q = 0; b < batch; b++) for (const t of tabs) out[q++] = b * k + t;
+      return out;
+    };
+    return { n, shared: true, tR: origins.rows.slice(0, k), tC: origins.cols.slice(0, k), tableOf: (row) => row % k, rowsOf, imageOf, shape };
+  }
+  // Rows of their own origins (certify's pruned rounds): one table per distinct origin, since
+  // the tables depend on the origin only (building them per row cost ~10 % of a pruned run).
+  const ids = new Map<number, number>();
+  const table = new Int32Array(n);
+  const tR: number[] = [];
+  const tC: number[] = [];
+  for (let row = 0; row < n; row++) {
+    const key = origins.rows[row]! * 65536 + origins.cols[row]!;
+    let t = ids.get(key);
+    if (t === undefined) {
+      t = tR.length;
+      ids.set(key, t);
+      tR.push(origins.rows[row]!);
+      tC.push(origins.cols[row]!);
+    }
+    table[row] = t;
+  }
+  // Rows by table (counting sort).
+  const start = new Int32Array(tR.length + 1);
+  for (let row = 0; row < n; row++) start[table[row]! + 1]!++;
+  for (let t = 0; t < tR.length; t++) start[t + 1]! += start[t]!;
+  const list = new Int32Array(n);
+  const next = start.slice(0, tR.length);
+  for (let row = 0; row < n; row++) list[next[table[row]!]!++] = row;
+  const rowsOf = (tabs: readonly number[]) => {
+    let m = 0;
+    for (const t of tabs) m += start[t + 1]! - start[t]!;
+    const out = new Int32Array(m);
+    let q = 0;
+    for (const t of tabs) {
+      out.set(list.subarray(start[t]!, start[t + 1]!), q);
+      q += start[t + 1]! - start[t]!;
+    }
+    // In row order, i.e. by image: the elided layer runs one product per run of equal labels
+    // (label-sorted batches), and table order interleaved them (Slice ~4 % of a pruned run).
+    return out.sort();
+  };
+  return { n, shared: false, tR: Int32Array.from(tR), tC: Int32Array.from(tC), tableOf: (row) => table[row]!, rowsOf, imageOf, shape };
 }
 
 /**
