@@ -44,8 +44,10 @@ export interface CertifyOptions {
    * once (their union patch), then compute exact margins only where a block's bound is not above
    * the best exact margin found so far. Same result as without; off (every location computed)
    * with `marginMap`, the sparse threat, fixed location lists and grids under 16 locations.
-   * @defaultValue true for models that start with convolutions and `method: 'fast'`; false for
-   *   the MLP (its fast plan bounds every location in one pre-pass, so pruning costs more than it
+   * By default it also stops (for that batch and the later ones) when the blocks and the
+   * candidates they leave come to over 85 % of the locations; `true` prunes every batch.
+   * @defaultValue on for models that start with convolutions and `method: 'fast'`; off for the
+   *   MLP (its fast plan bounds every location in one pre-pass, so pruning costs more than it
    *   saves) and for `'naive'` (the reference computation)
    */
   prune?: boolean;
@@ -138,7 +140,7 @@ export function certify(model: SequentialModel, images: tf.Tensor4D, labels: Lab
   const prune = (options.prune ?? (args.method === 'fast' && fastPlanKind({ model }) === 'conv-window')) && !options.marginMap && threat.kind === 'patch';
   const blocks = prune ? locationBlocks(threat, h, w, PRUNE_BLOCK) : undefined;
   if (blocks) {
-    prunedPasses(model, images, args.labels, threat as PatchThreat, blocks, passOptions, { batch, row: fold });
+    prunedPasses(model, images, args.labels, threat as PatchThreat, blocks, { ...passOptions, adaptive: options.prune === undefined }, { batch, row: fold });
   } else {
     labelSortedPasses(model, images, args.labels, threat, passOptions, {
       batch,

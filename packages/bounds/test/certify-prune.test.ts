@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { initBackend, tf, Rng } from '@patchcert/backend';
 import { SequentialModel } from '@patchcert/models';
 import { certify, squarePatch, rectanglePatch, namedShape, type PatchThreat, type CertifyResult } from '@patchcert/bounds';
-import { paperModel, randomImages, randomLabels, assertClose } from './_helpers.js';
+import { paperModel, customModel, conv, relu, flatten, dense, randomImages, randomLabels, assertClose } from './_helpers.js';
 import { paddedGroups } from '../src/internal/pruned-passes.js';
 
 await initBackend('wasm');
@@ -62,6 +62,8 @@ const families: [string, () => SequentialModel, [number, number, number]][] = [
   ['cnn-2layer', () => paperModel('cnn-2layer', [16, 16, 1], 5, [32]), [16, 16, 1]],
   ['cnn-4layer', () => paperModel('cnn-4layer', [14, 14, 1], 4, [16, 16]), [14, 14, 1]],
   ['cnn-4layer cifar-shaped, normalized', () => paperModel('cnn-4layer', [12, 12, 3], 7, [16, 16]), [12, 12, 3]],
+  // No hidden dense layer: the conv-window plan assembles the whole map at the flatten.
+  ['conv then the output layer', () => customModel([conv(4, 3, 2, 1), relu, conv(6, 3, 1, 1), relu, flatten, dense(10)], [11, 11, 1], 8), [11, 11, 1]],
 ];
 const threats = (): PatchThreat[] => [squarePatch(2), rectanglePatch(3, 2), namedShape('diamond', 5)];
 
@@ -85,6 +87,8 @@ for (const [name, make, shape] of families) {
         assertSame(certify(model, x, y, threat, { eps, chunk: 7, prune: true }), full, `${what}, chunk 7`);
         assertSame(certify(model, x, y, threat, { eps, imageBatch: 64, prune: true }), full, `${what}, one batch`);
         assertSame(certify(model, x, y, threat, { eps, method: 'naive', prune: true }), naive, `${what}, naive pruned`);
+        // The default (on CNNs: prune until it stops paying; these random models mostly stop).
+        assertSame(certify(model, x, y, threat, { eps }), full, `${what}, default`);
       }
     }
     tf.dispose(x);

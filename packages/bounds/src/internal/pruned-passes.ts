@@ -56,14 +56,14 @@ export interface RowVisitor {
  */
 export function prunedPasses(
   model: SequentialModel, images: tf.Tensor4D, labels: Int32Array, threat: PatchThreat, blocks: LocationBlocks,
-  options: { eps: number; method: BoundMethod; chunk: number | undefined; imageBatch: number }, visit: RowVisitor,
+  options: { eps: number; method: BoundMethod; chunk: number | undefined; imageBatch: number; adaptive: boolean }, visit: RowVisitor,
 ): void {
   const [, h, w] = images.shape;
   const total = threat.locations(h, w);
   const classes = model.numClasses;
-  // Pruning stays on while it pays: a batch where the blocks and the candidates left after the
-  // first block come to over GIVE_UP of the locations computes every location, and so do the
-  // batches after it.
+  // With `adaptive`, pruning stays on while it pays: a batch where the blocks and the candidates
+  // left after the first block come to over GIVE_UP of the locations computes every location,
+  // and so do the batches after it.
   let pruning = true;
   labelSortedBatches(model, images, labels, options, (prep, idx, y) => {
     const bn = idx.length;
@@ -162,7 +162,7 @@ export function prunedPasses(
         return list;
       };
       let lists = Array.from({ length: bn }, (_, b) => candidates(b));
-      if (blocks.count + lists.reduce((a, l) => a + l.length, 0) / bn > GIVE_UP * total) {
+      if (options.adaptive && blocks.count + lists.reduce((a, l) => a + l.length, 0) / bn > GIVE_UP * total) {
         pruning = false;
         all();
         return;
