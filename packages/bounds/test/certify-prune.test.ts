@@ -170,6 +170,18 @@ t('should compute every location where pruning is off (marginMap, fixed location
   model.dispose();
 });
 
+t('[cnn-4layer] near-ties (eps 0: every location has the clean margins up to rounding) should give the full loop\'s location and class', () => {
+  const rng = new Rng(18);
+  const model = paperModel('cnn-4layer', [14, 14, 1], 19, [16, 16]);
+  const x = randomImages(rng, 3, [14, 14, 1]);
+  const y = randomLabels(rng, 3, 10);
+  const full = certify(model, x, y, squarePatch(2), { eps: 0, prune: false });
+  assertSame(certify(model, x, y, squarePatch(2), { eps: 0, prune: true }), full, 'eps 0');
+  assertSame(certify(model, x, y, squarePatch(2), { eps: 0 }), full, 'eps 0, default');
+  tf.dispose(x);
+  model.dispose();
+});
+
 t('paddedGroups should give every image its whole list, padded only with its own locations, in batch order', () => {
   const rng = new Rng(17);
   for (let trial = 0; trial < 50; trial++) {
