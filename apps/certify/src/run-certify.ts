@@ -469,7 +469,7 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
     if (!heatmapThreat || samplesPerGroup <= 0) return;
     const r = outcome.results[j]!;
     const map = outcome.maps[j];
-    if (!map) return;
+    if (!map || map.length === 0) return;
     const certified = r.threats[heatmapThreat]?.certified ?? false;
     const group = samples.filter((s) => s.certified === certified);
     if (group.length >= samplesPerGroup && !group.some((s) => s.index > r.index)) return;
@@ -489,6 +489,17 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
       const worst = group.reduce((a, b) => (a.index > b.index ? a : b));
       samples.splice(samples.indexOf(worst), 1);
     }
+  };
+
+  // Images that can still become samples, as of now (limits only fall as batches come back, so a
+  // batch asks for at most a few maps more than it needs): below the largest index of a full group.
+  const mapLimits = (): { certified: number; uncertified: number } => {
+    const limit = (certified: boolean) => {
+      if (!heatmapThreat || samplesPerGroup <= 0) return -Infinity;
+      const group = samples.filter((s) => s.certified === certified);
+      return group.length < samplesPerGroup ? Infinity : Math.max(...group.map((s) => s.index));
+    };
+    return { certified: limit(true), uncertified: limit(false) };
   };
 
   const showProgress = opts.progress ?? true;
@@ -536,7 +547,7 @@ export async function runCertify(opts: CertifyRunOptions): Promise<CertifyRunOut
       let next = 0;
       const loop = async (e: BatchExecutor) => {
         while (!interrupted && next < batches.length) {
-          const batch = batches[next++]!;
+          const batch = { ...batches[next++]!, mapBelow: mapLimits() };
           let outcome: BatchOutcome;
           try {
             outcome = await e.certify(batch);

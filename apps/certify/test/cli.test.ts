@@ -61,6 +61,13 @@ cli('should certify 20 images with 2 workers and write per-image JSON', async (c
   assert.ok(s2.clean >= 0.5, `the trained model classifies (clean ${s2.clean})`);
   assert.is(s2.certified, results.images.filter((i) => i.threats['patch:2x2']!.certified).length / 20);
   assert.ok(results.samples.length > 0, 'report samples were kept');
+  // Maps are computed only for images that can still become samples; every kept sample has one,
+  // and the samples are each verdict's lowest indices.
+  for (const sample of results.samples) assert.is(sample.worstMarginMap.length, sample.rows * sample.cols, `sample ${sample.index} heatmap`);
+  for (const certified of [true, false]) {
+    const want = results.images.filter((i) => i.threats['patch:2x2']!.certified === certified).map((i) => i.index).slice(0, 6);
+    assert.equal(results.samples.filter((x) => x.certified === certified).map((x) => x.index).sort((a, b) => a - b), want, `${certified ? 'certified' : 'uncertified'} samples`);
+  }
   assert.match(r.stdout, /Shape transfer/);
   assert.match(r.stdout, /Sparse certification/);
 });

@@ -44,8 +44,9 @@ export interface CertifyOptions {
    * once (their union patch), then compute exact margins only where a block's bound is not above
    * the best exact margin found so far. Same result as without; off (every location computed)
    * with `marginMap`, the sparse threat, fixed location lists and grids under 16 locations.
-   * By default it also stops (for that batch and the later ones) when the blocks and the
-   * candidates they leave come to over 85 % of the locations; `true` prunes every batch.
+   * By default a batch whose blocks and remaining candidates come to over 85 % of the locations
+   * computes every location, and pruning stops once at least 4 batches and over 3/4 of them did;
+   * `true` prunes every batch.
    * @defaultValue on for models that start with convolutions and `method: 'fast'`; off for the
    *   MLP (its locations are so cheap that pruning costs more than it saves) and for `'naive'`
    *   (the reference computation)

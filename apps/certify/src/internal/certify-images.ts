@@ -47,12 +47,19 @@ export interface ImageBatch {
   /** uint8 pixels, `indices.length · H · W · C`. */
   pixels: Uint8Array;
   labels: number[];
+  /**
+   * Which images need a margin map (only those can still become report samples): an image whose
+   * heatmap-threat verdict is certified (uncertified) needs one iff its index is below
+   * `certified` (`uncertified`). Without it every image gets one. Maps turn off certify's
+   * location pruning, so the run asks for as few as it can.
+   */
+  mapBelow?: { certified: number; uncertified: number };
 }
 
 /** What certifying a batch yields. */
 export interface BatchOutcome {
   results: ImageResult[];
-  /** Per image of the batch, the worst margin per location of the heatmap threat (or empty). */
+  /** Per image of the batch, the worst margin per location of the heatmap threat (empty where none was asked for). */
   maps: Float32Array[];
   /** Heatmap grid: rows × cols of patch origins. */
   grid: [number, number];
@@ -111,7 +118,7 @@ async function certifyIbp(
     let maps: Float32Array[] = [];
     let grid: [number, number] = [0, 0];
     for (const { spec, threat } of threats) {
-      const wantMap = spec.id === heatmapThreat;
+      const wantMap = spec.id === heatmapThreat && batch.mapBelow === undefined;
       const r = await certify(model, x, y, threat, { marginMap: wantMap });
       const origin = threat.kind === 'patch' ? threat : null;
       const g: [number, number] = origin ? origin.grid(h, w) : [0, 0];
@@ -127,6 +134,22 @@ async function certifyIbp(
       if (wantMap && r.marginMap) {
         grid = g;
         maps = r.marginMap.map((m, i) => worstPerLocation(m, g[0] * g[1], classes, batch.labels[i]!));
+      } else if (spec.id === heatmapThreat && batch.mapBelow) {
+        // Maps only for the images that can still become samples, in a second (unpruned) pass.
+        const limit = batch.mapBelow;
+        const need = batch.indices.flatMap((index, i) => (index < (r.certified[i] ? limit.certified : limit.uncertified) ? [i] : []));
+        grid = g;
+        maps = batch.indices.map(() => new Float32Array(0));
+        if (need.length > 0) {
+          const xs = tf.tidy(() => tf.gather(x, need));
+          const ys = tf.tensor1d(need.map((i) => batch.labels[i]!), 'int32');
+          try {
+            const m = await certify(model, xs, ys, threat, { marginMap: true });
+            need.forEach((i, k) => (maps[i] = worstPerLocation(m.marginMap![k]!, g[0] * g[1], classes, batch.labels[i]!)));
+          } finally {
+            tf.dispose([xs, ys]);
+          }
+        }
       }
     }
     return { results, maps, grid, seconds: {} };

@@ -22,7 +22,7 @@ try {
       return;
     }
     certifier.certify(req.batch).then(
-      (outcome) => send({ type: 'done', id: req.id, outcome }, outcome.maps.map((m) => m.buffer as ArrayBuffer)),
+      (outcome) => send({ type: 'done', id: req.id, outcome }, outcome.maps.filter((m) => m.length > 0).map((m) => m.buffer as ArrayBuffer)),
       (err: unknown) => {
         const e = toPatchcertError(err);
         send({ type: 'error', code: e.code, message: e.message });

@@ -30,6 +30,10 @@ const EXACT_ROUNDS = [0.25, 1];
  */
 const GIVE_UP = 0.85;
 
+/** Pruning stops for good once at least this many batches failed and they are over GIVE_UP_SHARE of the batches seen. */
+const GIVE_UP_AFTER = 4;
+const GIVE_UP_SHARE = 0.75;
+
 /** Largest padded / real row ratio of a group of images in the exact round. */
 const PAD_SLACK = 1.25;
 
@@ -63,8 +67,13 @@ export function prunedPasses(
   const classes = model.numClasses;
   // With `adaptive`, pruning stays on while it pays: a batch where the blocks and the candidates
   // left after the first block come to over GIVE_UP of the locations computes every location,
-  // and so do the batches after it.
+  // and once most batches so far did, so do the batches after it. Batches come in label order,
+  // so a hard label fails a few in a row (shipped MNIST CNN: the 1s, 0.94-0.97, while the
+  // other labels need 0.50-0.80); stopping at the first failure dropped pruning for the rest
+  // of a 1,000-image run (26.6 vs 19.0 CPU-s forced).
   let pruning = true;
+  let seen = 0;
+  let failed = 0;
   labelSortedBatches(model, images, labels, options, (prep, idx, y) => {
     const bn = idx.length;
     visit.batch?.(prep, idx);
@@ -162,8 +171,9 @@ export function prunedPasses(
         return list;
       };
       let lists = Array.from({ length: bn }, (_, b) => candidates(b));
+      seen++;
       if (options.adaptive && blocks.count + lists.reduce((a, l) => a + l.length, 0) / bn > GIVE_UP * total) {
-        pruning = false;
+        if (++failed >= GIVE_UP_AFTER && failed > GIVE_UP_SHARE * seen) pruning = false;
         all();
         return;
       }
