@@ -1,6 +1,6 @@
 // Shared helpers of the backend tests: seeded data, cross-backend runs and close comparisons.
 import * as assert from 'uvu/assert';
-import { initBackend, tf, Rng, type BackendName } from '@patchcert/backend';
+import { initBackend, registerWasmKernels, tf, Rng, PatchcertError, type BackendName } from '@patchcert/backend';
 
 /** `n` seeded standard-normal float32 values times `scale`. */
 export function seededNormal(n: number, seed: number, scale = 1): Float32Array {
@@ -62,4 +62,20 @@ export async function assertWasmMatchesCpu(fn: () => tf.Tensor | tf.Tensor[], to
   const cpu = await runOn('cpu', fn);
   assert.is(wasm.length, cpu.length, `${label}: outputs`);
   wasm.forEach((w, i) => assertClose(w, cpu[i]!, tol, `${label} output ${i}`));
+}
+
+/** Runs `fn` on wasm with patchcert's kernel `kernelName` unregistered (its op's stock-op fallback), then registers every patchcert kernel again. */
+export async function runOnStockOps(kernelName: string, fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await initBackend('wasm');
+  tf.unregisterKernel(kernelName, 'wasm');
+  try {
+    return await runOn('wasm', fn);
+  } finally {
+    registerWasmKernels();
+  }
+}
+
+/** Asserts `f` (run in a tidy) throws a PatchcertError whose message matches `pattern`. */
+export function assertThrowsMatching(f: () => unknown, pattern: RegExp): void {
+  assert.throws(() => tf.tidy(() => f() as tf.Tensor), (e: unknown) => e instanceof PatchcertError && pattern.test(e.message), String(pattern));
 }

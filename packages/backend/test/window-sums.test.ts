@@ -4,8 +4,8 @@
 // (corners included) or per-image lists, and one coefficient row shared by every image.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initBackend, registerCpuKernels, registerWasmKernels, tf, windowSums, PcWindowSums, PatchcertError } from '@patchcert/backend';
-import { assertClose, runOn, seededNormal } from './helpers.js';
+import { initBackend, registerCpuKernels, tf, windowSums, PcWindowSums } from '@patchcert/backend';
+import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal } from './helpers.js';
 
 interface Case {
   batch: number;
@@ -100,14 +100,8 @@ for (const [k, c] of CASES.entries()) {
   }
   ws(`[stock ops] should equal the float64 sums where no kernel is registered (${label})`, async () => {
     const d = data(c, 20 + k);
-    await initBackend('wasm');
-    tf.unregisterKernel(PcWindowSums, 'wasm');
-    try {
-      const [out] = await runOn('wasm', () => run(c, d));
-      assertClose(out!, reference(c, d), TOL, label);
-    } finally {
-      registerWasmKernels();
-    }
+    const [out] = await runOnStockOps(PcWindowSums, () => run(c, d));
+    assertClose(out!, reference(c, d), TOL, label);
   });
 }
 
@@ -115,8 +109,7 @@ ws('[wasm, cpu] should name the input or attribute at fault', async () => {
   for (const backend of ['wasm', 'cpu'] as const) {
     await initBackend(backend);
     if (backend === 'cpu') registerCpuKernels();
-    const bad = (f: () => unknown, pattern: RegExp) =>
-      assert.throws(() => tf.tidy(() => f() as tf.Tensor), (e: unknown) => e instanceof PatchcertError && pattern.test(e.message), String(pattern));
+    const bad = assertThrowsMatching;
     const origins = tf.tensor2d([[0, 5, 10]], undefined, 'int32');
     bad(() => windowSums(tf.zeros([2, 16]), tf.zeros([15, 3]), origins, [0, 1, 4, 5]), /'weights' must have 16 rows/);
     bad(() => windowSums(tf.zeros([2, 16]), tf.zeros([16, 3]), origins, [0, 6]), /origin 10 at 2 with tap 6 does not/);
