@@ -23,9 +23,10 @@ export { intervalReluBox } from './ops/interval-relu-box.js';
 export type { CenterRadiusBox } from './ops/interval-relu-box.js';
 export { reluElidedMargins } from './ops/relu-elided-margins.js';
 export { windowSums } from './ops/window-sums.js';
-export { PcIntervalRelu, PcIntervalReluGrad, PcReluElidedMargins, PcWindowSums } from './kernel-names.js';
+export { windowReluMargins } from './ops/window-relu-margins.js';
+export { PcIntervalRelu, PcIntervalReluGrad, PcReluElidedMargins, PcWindowSums, PcWindowReluMargins } from './kernel-names.js';
 export { PcGatherRuns, PcScatterAddRuns } from './kernels/gather-runs.js';
-export type { PcIntervalReluInputs, PcIntervalReluAttrs, PcIntervalReluGradInputs, PcIntervalReluGradAttrs, PcReluElidedMarginsInputs, PcReluElidedMarginsAttrs, PcWindowSumsInputs, PcWindowSumsAttrs } from './kernel-names.js';
+export type { PcIntervalReluInputs, PcIntervalReluAttrs, PcIntervalReluGradInputs, PcIntervalReluGradAttrs, PcReluElidedMarginsInputs, PcReluElidedMarginsAttrs, PcWindowSumsInputs, PcWindowSumsAttrs, PcWindowReluMarginsInputs, PcWindowReluMarginsAttrs } from './kernel-names.js';
 // #endregion
 
 // #region wasm kernels (initBackend('wasm') registers them; these are for A/B benchmarks)

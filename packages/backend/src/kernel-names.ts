@@ -29,10 +29,10 @@ export type PcIntervalReluGradAttrs = Record<string, never>;
 /**
  * The ReLU interval rule followed by the last dense layer merged with the margin matrix
  * C = e_y − e_j ("elision"), fused, without gradients (certification). Rows are (image b,
- * location l): the hidden layer's center is `base[b] + delta[b, l]`, its radius `rad[b, l]`;
- * output `[batch, count, classes]` holds, for locations `[start, start + count)`,
- * Σ_i μ'_i·(W[i,y] − W[i,j]) − r'_i·|W[i,y] − W[i,j]| + b_y − b_j with (μ', r') the ReLU box and
- * exactly 0 in the y slot. Units inactive over the whole box (μ + r ≤ 0) are skipped.
+ * location l): the hidden layer's center is `μ = base[b] + delta[b, l]`, its radius
+ * `r = rad[b, l]`; output `[batch, count, classes]` holds, at locations `locs[b, q]`,
+ * Σ_i lo_i·max(D_ij, 0) + hi_i·min(D_ij, 0) + b_y − b_j with D_ij = W[i,y] − W[i,j] and
+ * [lo, hi] = [max(μ − r, 0), max(μ + r, 0)] the ReLU box, and exactly 0 in the y slot.
  */
 export const PcReluElidedMargins = 'PcReluElidedMargins';
 /**
@@ -64,3 +64,20 @@ export type PcWindowSumsInputs = Pick<tf.NamedTensorInfoMap, 'coef' | 'weights' 
 export interface PcWindowSumsAttrs {
   taps: number[];
 }
+
+/**
+ * {@link PcReluElidedMargins} at windows, with each row's hidden center change and radius summed
+ * from its window as {@link PcWindowSums} would (one pass; no [batch, count, units] tensors):
+ * row q of image b, first feature o = origins[b, q], has delta = Σ_t coef[b, o+t]·weights[o+t, :]
+ * and rad = Σ_t radCoef[b, o+t]·absWeights[o+t, :]. bounds' MLP fast path for one hidden layer.
+ */
+export const PcWindowReluMargins = 'PcWindowReluMargins';
+/**
+ * Inputs of {@link PcWindowReluMargins}: `coef`, `radCoef` `[batch, features]` (or `[1, features]`
+ * for every image), `weights`, `absWeights` `[features, units]`, `origins` int32 `[batch, count]`
+ * (or `[1, count]`), `base` `[batch, units]`, `kernel` `[units, classes]`, `bias` `[classes]`,
+ * `labels` int32 `[batch]`.
+ */
+export type PcWindowReluMarginsInputs = Pick<tf.NamedTensorInfoMap, 'coef' | 'weights' | 'radCoef' | 'absWeights' | 'origins' | 'base' | 'kernel' | 'bias' | 'labels'>;
+/** Attributes of {@link PcWindowReluMargins}: the window's feature offsets, as {@link PcWindowSumsAttrs}. */
+export type PcWindowReluMarginsAttrs = PcWindowSumsAttrs;

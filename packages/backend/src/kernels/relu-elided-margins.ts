@@ -12,7 +12,8 @@ import { patchcertWasm } from './wasm/patchcert-module.js';
 /** Class columns per table block (the wasm loop's three 4-lane accumulators). */
 const BLOCK = 12;
 
-interface Shapes {
+/** Shapes of a PcReluElidedMargins call (PcWindowReluMargins builds the same for its rows). */
+export interface Shapes {
   batch: number;
   total: number;
   units: number;
@@ -52,43 +53,53 @@ function checkArgs(args: KernelArgs): { infos: Record<(typeof NAMES)[number], tf
 }
 
 /** Checks that every entry of `values` (input `name`) lies in [0, limit). */
-function checkIndices(values: Int32Array, limit: number, name: string): void {
+export function checkIndices(values: Int32Array, limit: number, name: string, kernel: string = PcReluElidedMargins): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (!(v >= 0 && v < limit)) throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcReluElidedMargins}: ${name} must be in [0, ${limit - 1}], but got ${v} at ${i}.`);
+    if (!(v >= 0 && v < limit)) throw new PatchcertError('INVALID_ARGUMENT', `Error in ${kernel}: ${name} must be in [0, ${limit - 1}], but got ${v} at ${i}.`);
   }
 }
 
-/** Sizes of the per-label tables: D_y and |D_y| `[classes, blocks, units, 12]`, e_y `[classes, blocks, 12]`. */
-function tableSizes(s: Shapes): { blocks: number; tab: number; e: number } {
+/** Sizes of the per-label tables: P_y and N_y `[classes, blocks, units, 12]`, e_y `[classes, blocks, 12]`. */
+export function tableSizes(s: Shapes): { blocks: number; tab: number; e: number } {
   const blocks = Math.ceil(s.classes / BLOCK);
   return { blocks, tab: s.classes * blocks * s.units * BLOCK, e: s.classes * blocks * BLOCK };
 }
 
-/** Fills the tables: D_y[i, j] = W[i, y] − W[i, j], its absolute value, e_y[j] = b_y − b_j (zero-padded). */
-function fillTables(s: Shapes, w: Float32Array, bias: Float32Array, dTab: Float32Array, aTab: Float32Array, eTab: Float32Array): void {
+/**
+ * Fills the tables of the labels in `labels` (the loops read no other): with
+ * D_y[i, j] = W[i, y] − W[i, j], P_y = max(D_y, 0) and N_y = min(D_y, 0) (a unit's lowest term
+ * over its ReLU box [lo, hi] is lo·P + hi·N), and e_y[j] = b_y − b_j; zero-padded to blocks of 12
+ * classes. A certify pass holds one label run, so this is one label's table, not all of them.
+ */
+export function fillTables(s: Shapes, w: Float32Array, bias: Float32Array, labels: Int32Array, pTab: Float32Array, nTab: Float32Array, eTab: Float32Array): void {
   const { blocks } = tableSizes(s);
   const { units, classes } = s;
-  dTab.fill(0);
-  aTab.fill(0);
-  eTab.fill(0);
-  for (let y = 0; y < classes; y++) {
-    for (let j = 0; j < classes; j++) {
-      const k = Math.floor(j / BLOCK);
-      const jj = j % BLOCK;
-      eTab[(y * blocks + k) * BLOCK + jj] = bias[y]! - bias[j]!;
-      const t0 = (y * blocks + k) * units * BLOCK + jj;
+  const padded = blocks * BLOCK;
+  const done = new Uint8Array(classes);
+  for (const y of labels) {
+    if (done[y]) continue;
+    done[y] = 1;
+    for (let j = 0; j < padded; j++) eTab[y * padded + j] = j < classes ? Math.fround(bias[y]! - bias[j]!) : 0;
+    // In the tables' own order (block, unit, class in block), each weight row read once.
+    let t = y * blocks * units * BLOCK;
+    for (let k = 0; k < blocks; k++) {
       for (let i = 0; i < units; i++) {
-        const d = w[i * classes + y]! - w[i * classes + j]!;
-        dTab[t0 + i * BLOCK] = d;
-        aTab[t0 + i * BLOCK] = Math.abs(d);
+        const row = i * classes;
+        const wy = w[row + y]!;
+        for (let jj = 0; jj < BLOCK; jj++, t++) {
+          const j = k * BLOCK + jj;
+          const d = j < classes ? Math.fround(wy - w[row + j]!) : 0;
+          pTab[t] = d > 0 ? d : 0;
+          nTab[t] = d < 0 ? d : 0;
+        }
       }
     }
   }
 }
 
 /** The loop in JavaScript (cpu, and wasm where patchcert's module cannot run); same rule as the wasm one. */
-function marginsLoop(s: Shapes, delta: Float32Array, base: Float32Array, rad: Float32Array, labels: Int32Array, locs: Int32Array, dTab: Float32Array, aTab: Float32Array, eTab: Float32Array, out: Float32Array): void {
+export function marginsLoop(s: Shapes, delta: Float32Array, base: Float32Array, rad: Float32Array, labels: Int32Array, locs: Int32Array, pTab: Float32Array, nTab: Float32Array, eTab: Float32Array, out: Float32Array): void {
   const { batch, total, units, classes, count } = s;
   const { blocks } = tableSizes(s);
   const acc = new Float32Array(BLOCK);
@@ -107,11 +118,10 @@ function marginsLoop(s: Shapes, delta: Float32Array, base: Float32Array, rad: Fl
           const m = Math.fround(base[b * units + i]! + delta[d0 + i]!);
           const r = rad[r0 + i]!;
           const u = Math.fround(m + r);
+          // Inactive over its whole box (hi = lo = 0): no term. NaN goes on and reaches the output.
           if (u <= 0) continue;
           const lo = Math.max(Math.fround(m - r), 0);
-          const vm = Math.fround(Math.fround(u + lo) * 0.5);
-          const vr = Math.fround(Math.fround(u - lo) * 0.5);
-          for (let jj = 0; jj < BLOCK; jj++) acc[jj] = acc[jj]! + vm * dTab[t + jj]! - vr * aTab[t + jj]!;
+          for (let jj = 0; jj < BLOCK; jj++) acc[jj] = acc[jj]! + (lo * pTab[t + jj]! + u * nTab[t + jj]!);
         }
         for (let jj = 0; jj < BLOCK && k * BLOCK + jj < classes; jj++) out[o0 + k * BLOCK + jj] = acc[jj]!;
       }
@@ -134,10 +144,10 @@ function reluElidedMarginsCpu(args: KernelArgs): tf.TensorInfo {
   checkIndices(labels, s.classes, 'labels');
   checkIndices(locs, s.total, 'locs');
   const sizes = tableSizes(s);
-  const [dTab, aTab, eTab] = [new Float32Array(sizes.tab), new Float32Array(sizes.tab), new Float32Array(sizes.e)];
-  fillTables(s, read(infos.kernel), read(infos.bias), dTab, aTab, eTab);
+  const [pTab, nTab, eTab] = [new Float32Array(sizes.tab), new Float32Array(sizes.tab), new Float32Array(sizes.e)];
+  fillTables(s, read(infos.kernel), read(infos.bias), labels, pTab, nTab, eTab);
   const out = new Float32Array(s.batch * s.count * s.classes);
-  marginsLoop(s, read(infos.delta), read(infos.base), read(infos.rad), labels, locs, dTab, aTab, eTab, out);
+  marginsLoop(s, read(infos.delta), read(infos.base), read(infos.rad), labels, locs, pTab, nTab, eTab, out);
   return backend.makeTensorInfo([s.batch, s.count, s.classes], 'float32', out);
 }
 
@@ -147,23 +157,25 @@ function reluElidedMarginsWasm(args: KernelArgs): tf.TensorInfo {
   const sizes = tableSizes(s);
   // Allocate everything before taking any view: an allocation may grow the heap and detach views.
   const out = backend.makeOutput([s.batch, s.count, s.classes], 'float32');
-  const tabs = [backend.makeOutput([sizes.tab], 'float32'), backend.makeOutput([sizes.tab], 'float32'), backend.makeOutput([sizes.e], 'float32')];
+  // The loop's scratch: its lane-packing table (64 floats) and a row pair's packed units (5 buffers).
+  const scratchFloats = 64 + 5 * (s.units + 4);
+  const tabs = [backend.makeOutput([sizes.tab], 'float32'), backend.makeOutput([sizes.tab], 'float32'), backend.makeOutput([sizes.e], 'float32'), backend.makeOutput([scratchFloats], 'float32')];
   try {
     const view = (info: tf.TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
     const labels = backend.typedArrayFromHeap(infos.labels) as Int32Array;
     const locs = backend.typedArrayFromHeap(infos.locs) as Int32Array;
     checkIndices(labels, s.classes, 'labels');
     checkIndices(locs, s.total, 'locs');
-    const [dTab, aTab, eTab] = tabs.map(view) as [Float32Array, Float32Array, Float32Array];
-    fillTables(s, view(infos.kernel), view(infos.bias), dTab, aTab, eTab);
+    const [pTab, nTab, eTab, scratch] = tabs.map(view) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    fillTables(s, view(infos.kernel), view(infos.bias), labels, pTab, nTab, eTab);
     const [delta, base, rad, o] = [view(infos.delta), view(infos.base), view(infos.rad), view(out)];
     const module = patchcertWasm(backend);
     if (module === undefined) {
-      marginsLoop(s, delta, base, rad, labels, locs, dTab, aTab, eTab, o);
+      marginsLoop(s, delta, base, rad, labels, locs, pTab, nTab, eTab, o);
     } else {
       module.reluElidedMargins(
         delta.byteOffset, base.byteOffset, rad.byteOffset, s.radShared ? 1 : 0, labels.byteOffset, locs.byteOffset, s.locsShared ? 1 : 0,
-        dTab.byteOffset, aTab.byteOffset, eTab.byteOffset, o.byteOffset,
+        pTab.byteOffset, nTab.byteOffset, eTab.byteOffset, o.byteOffset, scratch.byteOffset,
         s.batch, s.total, s.count, s.units, s.classes,
       );
     }

@@ -9,7 +9,8 @@ import { PcWindowSums, type PcWindowSumsAttrs } from '../kernel-names.js';
 import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 
-interface Shapes {
+/** Shapes of a PcWindowSums call. */
+export interface Shapes {
   taps: number[];
   batch: number;
   features: number;
@@ -40,18 +41,18 @@ function checkArgs(args: KernelArgs): { coef: tf.TensorInfo; weights: tf.TensorI
 }
 
 /** Checks that every window of `origins` stays inside the features (the loops do not check). */
-function checkOrigins(s: Shapes, origins: Int32Array): void {
+export function checkOrigins(s: Pick<Shapes, 'taps' | 'features'>, origins: Int32Array, kernel: string = PcWindowSums): void {
   const reach = Math.max(0, ...s.taps);
   for (let i = 0; i < origins.length; i++) {
     const o = origins[i]!;
     if (!(o >= 0 && o + reach < s.features)) {
-      throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcWindowSums}: every window must lie inside the ${s.features} features, but origin ${o} at ${i} with tap ${reach} does not.`);
+      throw new PatchcertError('INVALID_ARGUMENT', `Error in ${kernel}: every window must lie inside the ${s.features} features, but origin ${o} at ${i} with tap ${reach} does not.`);
     }
   }
 }
 
 /** The loop in JavaScript (cpu, and wasm where patchcert's module cannot run). */
-function sumsLoop(s: Shapes, coef: Float32Array, weights: Float32Array, origins: Int32Array, out: Float32Array): void {
+export function sumsLoop(s: Shapes, coef: Float32Array, weights: Float32Array, origins: Int32Array, out: Float32Array): void {
   const { units } = s;
   let o = 0;
   for (let b = 0; b < s.batch; b++) {

@@ -1,4 +1,4 @@
-import { tf, reluElidedMargins, windowSums } from '@patchcert/backend';
+import { tf, windowReluMargins } from '@patchcert/backend';
 import type { PatchThreat } from '../patch-threat.js';
 import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
 import { windowTaps } from './window-taps.js';
@@ -6,10 +6,10 @@ import { imagesEqual } from './batch.js';
 
 /**
  * The dense-first plan (see dense-first-plan.ts) for a model with one hidden layer, without
- * gradients (certification and all-patch ranking), in two fused kernels per pass and only at the
- * requested locations: PcWindowSums gives each row's first-layer center change and radius from
- * its patch's weight rows, PcReluElidedMargins takes them through the ReLU and the elided last
- * layer. Nothing is computed for locations no pass asks for (pruned certification asks for few).
+ * gradients (certification and all-patch ranking), in one fused kernel per pass and only at the
+ * requested locations: PcWindowReluMargins sums each row's first-layer center change and radius
+ * from its patch's weight rows and takes them through the ReLU and the elided last layer.
+ * Nothing is computed for locations no pass asks for (pruned certification asks for few).
  *
  * @param prep - a prepared batch with `hostLabels`.
  */
@@ -44,10 +44,7 @@ export function fusedDenseFirstPlan(prep: PreparedBatch, threat: PatchThreat): M
       const first = Int32Array.from({ length: lists * k }, (_, i) => (origins.rows[i]! * w + origins.cols[i]!) * c);
       return tf.tidy(() => {
         const o = tf.tensor2d(first, [lists, k], 'int32');
-        const mu = windowSums(held.delta, dense.kernel as tf.Tensor2D, o, taps);
-        const rad = windowSums(held.radius, held.absKernel, o, taps);
-        const rows = tf.tensor2d(Int32Array.from({ length: k }, (_, i) => i), [1, k], 'int32');
-        return reluElidedMargins(mu, held.clean0, rad, output.kernel as tf.Tensor2D, output.bias as tf.Tensor1D, held.labels, rows);
+        return windowReluMargins(held.delta, dense.kernel as tf.Tensor2D, held.radius, held.absKernel, o, taps, held.clean0, output.kernel as tf.Tensor2D, output.bias as tf.Tensor1D, held.labels);
       });
     },
     dispose() {

@@ -15,8 +15,15 @@ export interface PatchcertWasm {
   /** PcReluElidedMargins' loop; see assembly/relu-elided-margins.ts for the layout. */
   reluElidedMargins(
     delta: number, base: number, rad: number, radShared: number, labels: number, locs: number, locsShared: number,
-    dTab: number, aTab: number, eTab: number, out: number,
+    pTab: number, nTab: number, eTab: number, out: number, scratch: number,
     batch: number, total: number, count: number, units: number, classes: number,
+  ): void;
+  /** PcWindowReluMargins' loop; see assembly/relu-elided-margins.ts. */
+  windowReluMargins(
+    coef: number, coefShared: number, weights: number, radCoef: number, radShared: number, absWeights: number,
+    origins: number, originsShared: number, taps: number, tapCount: number, base: number, labels: number,
+    pTab: number, nTab: number, eTab: number, out: number, scratch: number,
+    batch: number, features: number, count: number, units: number, classes: number,
   ): void;
   /** PcWindowSums' loop; see assembly/window-sums.ts. */
   windowSums(
