@@ -5,15 +5,19 @@
 
 // @ts-nocheck  (AssemblyScript types: usize, f32, v128 …)
 
-/** (mu, r) → (outMu, outR) = ((u + l)/2, (u − l)/2) with l = max(μ − r, 0), u = max(μ + r, 0). */
+/**
+ * (mu, r) → (outMu, outR) = ((u + l)/2, (u − l)/2) with l = max(μ − r, 0), u = max(μ + r, 0).
+ * pmax(x, 0) (x < 0 ? 0 : x) is one instruction and keeps a NaN x; wasm's max is a
+ * NaN-canonicalizing sequence of ~8. They differ only in the sign of a zero.
+ */
 export function intervalRelu(mu: usize, r: usize, outMu: usize, outR: usize, bytes: usize): void {
   const zero = f32x4.splat(0);
   const half = f32x4.splat(0.5);
   for (let i: usize = 0; i < bytes; i += 16) {
     const m = v128.load(mu + i);
     const s = v128.load(r + i);
-    const l = f32x4.max(f32x4.sub(m, s), zero);
-    const u = f32x4.max(f32x4.add(m, s), zero);
+    const l = f32x4.pmax(f32x4.sub(m, s), zero);
+    const u = f32x4.pmax(f32x4.add(m, s), zero);
     v128.store(outMu + i, f32x4.mul(f32x4.add(u, l), half));
     v128.store(outR + i, f32x4.mul(f32x4.sub(u, l), half));
   }
