@@ -5,3 +5,4 @@ export { reluElidedMargins, windowReluMargins } from './relu-elided-margins';
 export { windowSums } from './window-sums';
 export { conv2dBackpropFilter } from './conv2d-backprop-filter';
 export { sumLeading } from './sum-leading';
+export { gatherRuns } from './gather-runs';

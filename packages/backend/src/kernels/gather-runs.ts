@@ -6,6 +6,7 @@
 import { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+import { patchcertWasm } from './wasm/patchcert-module.js';
 
 /** Kernel name (exported from the package; bounds copies on the host where it is not registered). */
 export const PcGatherRuns = 'PcGatherRuns';
@@ -74,13 +75,40 @@ function gatherRunsWasm(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const a = args.attrs as unknown as PcGatherRunsAttrs;
   const infos = sources(args);
-  // Allocate before taking views: an allocation may grow the heap and detach earlier views.
+  const module = patchcertWasm(backend);
+  // Allocate everything before taking views: an allocation may grow the heap and detach views.
   const out = backend.makeOutput([a.size], 'float32');
+  const temps = module === undefined ? [] : [backend.makeOutput([a.count * 4], 'int32'), backend.makeOutput([infos.length * 2], 'int32')];
   try {
-    copyRuns(a, infos.map((i) => backend.typedArrayFromHeap(i) as Float32Array), backend.typedArrayFromHeap(out) as Float32Array);
+    const srcs = infos.map((i) => backend.typedArrayFromHeap(i) as Float32Array);
+    const o = backend.typedArrayFromHeap(out) as Float32Array;
+    if (module === undefined) {
+      copyRuns(a, srcs, o);
+    } else {
+      // The runs as [count, 4] int32 (source, offset, length, zeros before) for patchcert's loop.
+      const meta = backend.typedArrayFromHeap(temps[0]!) as Int32Array;
+      let gaps = 0;
+      for (let q = 0, m = 0; q < a.count; q++, m += 4) {
+        meta[m] = a.src[q]!;
+        meta[m + 1] = a.off[q]!;
+        meta[m + 2] = a.len[q]!;
+        meta[m + 3] = a.skip[q]!;
+        gaps |= a.skip[q]!;
+      }
+      const table = backend.typedArrayFromHeap(temps[1]!) as Int32Array;
+      srcs.forEach((v, i) => {
+        table[i] = v.byteOffset;
+        table[srcs.length + i] = v.length;
+      });
+      const bad = module.gatherRuns(meta.byteOffset, a.count, table.byteOffset, table.byteOffset + 4 * srcs.length, srcs.length, o.byteOffset, a.size, gaps === 0 ? 0 : 1);
+      // A run out of bounds: the JavaScript loop names it (it stops at the same run).
+      if (bad >= 0) copyRuns(a, srcs, o);
+    }
   } catch (e) {
     backend.disposeData(out.dataId);
     throw e;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
   }
   return out;
 }

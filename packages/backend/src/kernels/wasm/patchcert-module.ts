@@ -25,6 +25,8 @@ export interface PatchcertWasm {
     pTab: number, nTab: number, eTab: number, out: number, scratch: number,
     batch: number, features: number, count: number, units: number, classes: number,
   ): void;
+  /** PcGatherRuns' loop; see assembly/gather-runs.ts. Returns -1, or the first run out of bounds. */
+  gatherRuns(meta: number, count: number, srcBases: number, srcFloats: number, nSrc: number, out: number, size: number, gaps: number): number;
   /** PcWindowSums' loop; see assembly/window-sums.ts. */
   windowSums(
     coef: number, coefShared: number, weights: number, origins: number, originsShared: number, taps: number, out: number,
