@@ -81,3 +81,17 @@ export const PcWindowReluMargins = 'PcWindowReluMargins';
 export type PcWindowReluMarginsInputs = Pick<tf.NamedTensorInfoMap, 'coef' | 'weights' | 'radCoef' | 'absWeights' | 'origins' | 'base' | 'kernel' | 'bias' | 'labels'>;
 /** Attributes of {@link PcWindowReluMargins}: the window's feature offsets, as {@link PcWindowSumsAttrs}. */
 export type PcWindowReluMarginsAttrs = PcWindowSumsAttrs;
+
+/**
+ * A bound's last three layers, fused, without gradients: for rows of a hidden layer's pre-ReLU
+ * box (center `mu`, radius `r`), the ReLU box, a dense layer in center/radius form, and
+ * {@link PcReluElidedMargins}' rule with the last layer and each row's label. Output
+ * `[rows, classes]`. Units inactive over their box add no term to either dense layer.
+ */
+export const PcReluDenseReluMargins = 'PcReluDenseReluMargins';
+/**
+ * Inputs of {@link PcReluDenseReluMargins}: `mu`, `r` `[rows, u1]`, `kernel2`, `absKernel2`
+ * `[u1, u2]`, `bias2` `[u2]`, `kernel` `[u2, classes]`, `bias` `[classes]` (float32), `labels`
+ * `[rows]` int32.
+ */
+export type PcReluDenseReluMarginsInputs = Pick<tf.NamedTensorInfoMap, 'mu' | 'r' | 'kernel2' | 'absKernel2' | 'bias2' | 'kernel' | 'bias' | 'labels'>;

@@ -4,7 +4,8 @@
 // keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
 // Slice as block copies, Sum over leading axes) and patchcert's own kernels (PcIntervalRelu and its
 // gradient, and PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies,
-// PcReluElidedMargins, PcWindowSums and PcWindowReluMargins for certification's MLP path). On cpu: patchcert's
+// PcReluElidedMargins, PcWindowSums and PcWindowReluMargins for certification's MLP path,
+// PcReluDenseReluMargins for the CNNs' dense tail). On cpu: patchcert's
 // own kernels. The imports are explicit so the lists read as the set of kernels patchcert
 // changes. Imported only by initBackend.
 import { tf } from '../tf.js';
@@ -25,6 +26,7 @@ import { gatherRunsWasmConfig, gatherRunsCpuConfig, scatterAddRunsWasmConfig, sc
 import { reluElidedMarginsCpuConfig, reluElidedMarginsWasmConfig } from './relu-elided-margins.js';
 import { windowSumsCpuConfig, windowSumsWasmConfig } from './window-sums.js';
 import { windowReluMarginsCpuConfig, windowReluMarginsWasmConfig } from './window-relu-margins.js';
+import { reluDenseReluMarginsCpuConfig, reluDenseReluMarginsWasmConfig } from './relu-dense-relu-margins.js';
 import { registerGradients } from '../gradients/register-all-gradients.js';
 import {
   WASM_BACKEND_NAME,
@@ -54,10 +56,11 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   reluElidedMarginsWasmConfig,
   windowSumsWasmConfig,
   windowReluMarginsWasmConfig,
+  reluDenseReluMarginsWasmConfig,
 ];
 
 /** Every patchcert cpu kernel (the fused ones; stock tfjs-backend-cpu has the rest). */
-export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig, windowSumsCpuConfig, windowReluMarginsCpuConfig];
+export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig, windowSumsCpuConfig, windowReluMarginsCpuConfig, reluDenseReluMarginsCpuConfig];
 
 /** Registers every patchcert cpu kernel and the gradients. Safe to call more than once. */
 export function registerCpuKernels(): void {

@@ -1,4 +1,4 @@
-import { tf } from '@patchcert/backend';
+import { tf, reluDenseReluMargins } from '@patchcert/backend';
 import type { Conv2DSpec } from '@patchcert/models';
 import type { PatchThreat } from '../patch-threat.js';
 import { propagateCenterRadius } from '../propagate-interval.js';
@@ -120,6 +120,17 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         units: model.weights[fc1]!.kernel.shape[1]!,
       }
     : null;
+  // The layers after that one: ReLU, dense, ReLU, dense (the 4-layer CNNs) run as one kernel.
+  const tailTypes = model.layers.slice(fc1 + 1).map((l) => l.type).join(',');
+  const denseTail = fc1Pre && tailTypes === 'relu,dense,relu,dense'
+    ? {
+        kernel: model.weights[fc1 + 2]!.kernel as tf.Tensor2D,
+        absKernel: tf.abs(model.weights[fc1 + 2]!.kernel) as tf.Tensor2D,
+        bias: model.weights[fc1 + 2]!.bias as tf.Tensor1D,
+        lastKernel: model.weights[last]!.kernel as tf.Tensor2D,
+        lastBias: model.weights[last]!.bias as tf.Tensor1D,
+      }
+    : null;
 
   /** Host copies of the clean pixels and their boxes (data only: no gradient reaches them). */
   let pixels: { clean: Float32Array; mu: Float32Array; r: Float32Array } | null = null;
@@ -208,11 +219,17 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       rs.push(tf.matMul(dR, tf.abs(w)));
     }
     const box1 = { mu: mus.length === 1 ? mus[0]! : tf.concat(mus, 0), r: rs.length === 1 ? rs[0]! : tf.concat(rs, 0) };
-    const box = propagateCenterRadius(model, box1, fc1 + 1, last);
-    const m3 = elidedMarginsCenterRadius(
-      model, { mu: tf.reshape(box.mu, [n, 1, -1]), r: tf.reshape(box.r, [n, 1, -1]) },
-      tf.cast(tf.oneHot(tf.tensor1d(rowLabels, 'int32'), onehot.shape[1]), 'float32') as tf.Tensor2D, rowLabels,
-    );
+    // A ReLU, dense, ReLU, dense tail (the 4-layer CNNs): one fused kernel that multiplies only
+    // the units active over their box. Otherwise the plain rules and elision.
+    const m3 = denseTail
+      ? reluDenseReluMargins(box1.mu as tf.Tensor2D, box1.r as tf.Tensor2D, denseTail.kernel, denseTail.absKernel, denseTail.bias, denseTail.lastKernel, denseTail.lastBias, tf.tensor1d(rowLabels, 'int32'))
+      : (() => {
+          const box = propagateCenterRadius(model, box1, fc1 + 1, last);
+          return elidedMarginsCenterRadius(
+            model, { mu: tf.reshape(box.mu, [n, 1, -1]), r: tf.reshape(box.r, [n, 1, -1]) },
+            tf.cast(tf.oneHot(tf.tensor1d(rowLabels, 'int32'), onehot.shape[1]), 'float32') as tf.Tensor2D, rowLabels,
+          );
+        })();
     const data = m3.dataSync();
     const classes = onehot.shape[1];
     const out = new Float32Array(n * classes);
@@ -457,6 +474,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     dispose() {
       tf.dispose(pre);
       if (fc1Pre) fc1Pre.cleanOut.dispose();
+      if (denseTail) denseTail.absKernel.dispose();
     },
   };
 }

@@ -25,6 +25,12 @@ export interface PatchcertWasm {
     pTab: number, nTab: number, eTab: number, out: number, scratch: number,
     batch: number, features: number, count: number, units: number, classes: number,
   ): void;
+  /** PcReluDenseReluMargins' loop; see assembly/relu-elided-margins.ts. */
+  reluDenseReluMargins(
+    mu: number, r: number, w2: number, a2: number, b2: number, labels: number,
+    pTab: number, nTab: number, eTab: number, out: number, scratch: number,
+    rows: number, u1: number, u2: number, classes: number,
+  ): void;
   /** PcGatherRuns' loop; see assembly/gather-runs.ts. Returns -1, or the first run out of bounds. */
   gatherRuns(meta: number, count: number, srcBases: number, srcFloats: number, nSrc: number, out: number, size: number, gaps: number): number;
   /** PcWindowSums' loop; see assembly/window-sums.ts. */
