@@ -87,13 +87,15 @@ function gatherRunsWasm(args: KernelArgs): tf.TensorInfo {
     } else {
       // The runs as [count, 4] int32 (source, offset, length, zeros before) for patchcert's loop.
       const meta = backend.typedArrayFromHeap(temps[0]!) as Int32Array;
+      const { src, off, len, skip, count } = a;
       let gaps = 0;
-      for (let q = 0, m = 0; q < a.count; q++, m += 4) {
-        meta[m] = a.src[q]!;
-        meta[m + 1] = a.off[q]!;
-        meta[m + 2] = a.len[q]!;
-        meta[m + 3] = a.skip[q]!;
-        gaps |= a.skip[q]!;
+      for (let q = 0, m = 0; q < count; q++, m += 4) {
+        const z = skip[q]!;
+        meta[m] = src[q]!;
+        meta[m + 1] = off[q]!;
+        meta[m + 2] = len[q]!;
+        meta[m + 3] = z;
+        gaps |= z;
       }
       const table = backend.typedArrayFromHeap(temps[1]!) as Int32Array;
       srcs.forEach((v, i) => {
