@@ -1,7 +1,7 @@
 // The exports of patchcert's compiled wasm module (scripts/build-wasm.mjs). One module holds
 // every loop, so tfjs's memory is imported once per backend.
 export { intervalRelu, intervalReluGrad } from './interval-relu';
-export { reluElidedMargins, windowReluMargins, reluDenseReluMargins } from './relu-elided-margins';
+export { reluElidedMargins, windowReluMargins, reluDenseReluMargins, denseTailMargins } from './relu-elided-margins';
 export { windowSums } from './window-sums';
 export { conv2dBackpropFilter } from './conv2d-backprop-filter';
 export { sumLeading } from './sum-leading';

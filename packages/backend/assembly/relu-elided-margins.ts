@@ -273,6 +273,176 @@ export function windowReluMargins(
 }
 
 /**
+ * Packs the ReLU boxes of rows A and B (pre-ReLU center `xX`, radius `sX`, `bytes / 4` units) as
+ * center/radius into `midX`/`radX`, and the byte offsets of the units active in either row into
+ * `list`; returns the list's length in bytes.
+ */
+@inline
+function reluPackPair(xA: usize, sA: usize, xB: usize, sB: usize, bytes: usize, midA: usize, radA: usize, midB: usize, radB: usize, list: usize, pack: usize): usize {
+  const zero = f32x4.splat(0);
+  const half = f32x4.splat(0.5);
+  const laneOff = i32x4(0, 4, 8, 12);
+  let n: usize = 0;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) {
+    const mA = v128.load(xA + i);
+    const dA = v128.load(sA + i);
+    const mB = v128.load(xB + i);
+    const dB = v128.load(sB + i);
+    const hA = f32x4.add(mA, dA);
+    const hB = f32x4.add(mB, dB);
+    const active = i32x4.bitmask(v128.not(v128.and(f32x4.le(hA, zero), f32x4.le(hB, zero))));
+    const uA = f32x4.pmax(hA, zero);
+    const lA = f32x4.pmax(f32x4.sub(mA, dA), zero);
+    const uB = f32x4.pmax(hB, zero);
+    const lB = f32x4.pmax(f32x4.sub(mB, dB), zero);
+    v128.store(midA + i, f32x4.mul(f32x4.add(uA, lA), half));
+    v128.store(radA + i, f32x4.mul(f32x4.sub(uA, lA), half));
+    v128.store(midB + i, f32x4.mul(f32x4.add(uB, lB), half));
+    v128.store(radB + i, f32x4.mul(f32x4.sub(uB, lB), half));
+    v128.store(list + n, i8x16.swizzle(i32x4.add(i32x4.splat(<i32>i), laneOff), v128.load(pack + (<usize>active << 4))));
+    n += <usize>popcnt<i32>(active) << 2;
+  }
+  for (; i < bytes; i += 4) {
+    const mA = load<f32>(xA + i);
+    const dA = load<f32>(sA + i);
+    const mB = load<f32>(xB + i);
+    const dB = load<f32>(sB + i);
+    const uA = max<f32>(mA + dA, 0);
+    const lA = max<f32>(mA - dA, 0);
+    const uB = max<f32>(mB + dB, 0);
+    const lB = max<f32>(mB - dB, 0);
+    store<f32>(midA + i, (uA + lA) * 0.5);
+    store<f32>(radA + i, (uA - lA) * 0.5);
+    store<f32>(midB + i, (uB + lB) * 0.5);
+    store<f32>(radB + i, (uB - lB) * 0.5);
+    store<i32>(list + n, <i32>i);
+    if (!(mA + dA <= 0) || !(mB + dB <= 0)) n += 4;
+  }
+  return n;
+}
+
+/**
+ * Packs the byte offsets of the inputs where row A or B has a nonzero center change (`xX`) or
+ * radius (`sX`) into `list` (`bytes / 4` inputs); returns the list's length in bytes. A NaN
+ * counts as nonzero.
+ */
+@inline
+function nonzeroPackPair(xA: usize, sA: usize, xB: usize, sB: usize, bytes: usize, list: usize, pack: usize): usize {
+  const zero = f32x4.splat(0);
+  const laneOff = i32x4(0, 4, 8, 12);
+  let n: usize = 0;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) {
+    const none = v128.and(v128.and(f32x4.eq(v128.load(xA + i), zero), f32x4.eq(v128.load(sA + i), zero)), v128.and(f32x4.eq(v128.load(xB + i), zero), f32x4.eq(v128.load(sB + i), zero)));
+    const active = i32x4.bitmask(v128.not(none));
+    v128.store(list + n, i8x16.swizzle(i32x4.add(i32x4.splat(<i32>i), laneOff), v128.load(pack + (<usize>active << 4))));
+    n += <usize>popcnt<i32>(active) << 2;
+  }
+  for (; i < bytes; i += 4) {
+    store<i32>(list + n, <i32>i);
+    if (!(load<f32>(xA + i) == 0 && load<f32>(sA + i) == 0 && load<f32>(xB + i) == 0 && load<f32>(sB + i) == 0)) n += 4;
+  }
+  return n;
+}
+
+/**
+ * A dense layer in center/radius form for rows A and B over the packed inputs only:
+ * `muX = biasX + Σ_u midX[u]·w[u, :]`, `rX = Σ_u radX[u]·a[u, :]` (`a` = |w|, rows of `out`
+ * bytes), eight output columns at a time in registers. `list` holds `n` bytes of input byte
+ * offsets; inputs not in it add nothing.
+ */
+@inline
+function packedDensePair(
+  midA: usize, radA: usize, midB: usize, radB: usize, list: usize, n: usize, w: usize, a: usize, biasA: usize, biasB: usize, out: usize,
+  muA: usize, rA: usize, muB: usize, rB: usize,
+): void {
+  const zero = f32x4.splat(0);
+  let j: usize = 0;
+  for (; j + 32 <= out; j += 32) {
+    let ma0 = v128.load(biasA + j);
+    let ma1 = v128.load(biasA + j, 16);
+    let mb0 = v128.load(biasB + j);
+    let mb1 = v128.load(biasB + j, 16);
+    let ra0 = zero;
+    let ra1 = zero;
+    let rb0 = zero;
+    let rb1 = zero;
+    for (let p: usize = 0; p < n; p += 4) {
+      const u = <usize>load<i32>(list + p);
+      const row = (u >> 2) * out + j;
+      const ca = v128.load32_splat(midA + u);
+      const sa = v128.load32_splat(radA + u);
+      const cb = v128.load32_splat(midB + u);
+      const sb = v128.load32_splat(radB + u);
+      const w0 = v128.load(w + row);
+      const w1 = v128.load(w + row, 16);
+      const a0 = v128.load(a + row);
+      const a1 = v128.load(a + row, 16);
+      ma0 = f32x4.add(ma0, f32x4.mul(ca, w0));
+      ma1 = f32x4.add(ma1, f32x4.mul(ca, w1));
+      mb0 = f32x4.add(mb0, f32x4.mul(cb, w0));
+      mb1 = f32x4.add(mb1, f32x4.mul(cb, w1));
+      ra0 = f32x4.add(ra0, f32x4.mul(sa, a0));
+      ra1 = f32x4.add(ra1, f32x4.mul(sa, a1));
+      rb0 = f32x4.add(rb0, f32x4.mul(sb, a0));
+      rb1 = f32x4.add(rb1, f32x4.mul(sb, a1));
+    }
+    v128.store(muA + j, ma0);
+    v128.store(muA + j, ma1, 16);
+    v128.store(muB + j, mb0);
+    v128.store(muB + j, mb1, 16);
+    v128.store(rA + j, ra0);
+    v128.store(rA + j, ra1, 16);
+    v128.store(rB + j, rb0);
+    v128.store(rB + j, rb1, 16);
+  }
+  // The last 0–7 columns one at a time.
+  for (; j < out; j += 4) {
+    let ma = load<f32>(biasA + j);
+    let mb = load<f32>(biasB + j);
+    let ra: f32 = 0;
+    let rb: f32 = 0;
+    for (let p: usize = 0; p < n; p += 4) {
+      const u = <usize>load<i32>(list + p);
+      const row = (u >> 2) * out + j;
+      const wv = load<f32>(w + row);
+      const av = load<f32>(a + row);
+      ma += load<f32>(midA + u) * wv;
+      mb += load<f32>(midB + u) * wv;
+      ra += load<f32>(radA + u) * av;
+      rb += load<f32>(radB + u) * av;
+    }
+    store<f32>(muA + j, ma);
+    store<f32>(muB + j, mb);
+    store<f32>(rA + j, ra);
+    store<f32>(rB + j, rb);
+  }
+}
+
+/** pairMargins for rows whose labels may differ: one pair when they agree, else each row alone. */
+@inline
+function labelledPairMargins(
+  zeroRow: usize, muA: usize, rA: usize, muB: usize, rB: usize, hasB: bool, yA: i32, yB: i32, oA: usize, oB: usize,
+  pTab: usize, nTab: usize, eTab: usize, scratch: usize, units: i32, classes: i32,
+): void {
+  if (!hasB) {
+    pairMargins(zeroRow, muA, rA, muA, rA, false, yA, oA, oA, pTab, nTab, eTab, scratch, units, classes);
+  } else if (yA == yB) {
+    pairMargins(zeroRow, muA, rA, muB, rB, true, yA, oA, oB, pTab, nTab, eTab, scratch, units, classes);
+  } else {
+    pairMargins(zeroRow, muA, rA, muA, rA, false, yA, oA, oA, pTab, nTab, eTab, scratch, units, classes);
+    pairMargins(zeroRow, muB, rB, muB, rB, false, yB, oB, oB, pTab, nTab, eTab, scratch, units, classes);
+  }
+}
+
+/** Bytes of a tail kernel's scratch: pairMargins' (u2 units), five buffers of `inUnits` and five of u2. */
+@inline
+function tailScratchBytes(inUnits: i32, u2: i32): usize {
+  return pairScratchBytes(u2) + 5 * ((<usize>inUnits << 2) + 16) + 5 * ((<usize>u2 << 2) + 16);
+}
+
+/**
  * The last three layers of a bound at once, for rows whose box is a hidden layer's pre-ReLU
  * center `mu[q]` and radius `r[q]` (u1 floats each): the ReLU box, a dense layer (`w2`
  * [u1, u2], `a2` = |w2|, bias `b2` [u2]) in center/radius form, then reluElidedMargins' rule
@@ -284,7 +454,7 @@ export function windowReluMargins(
  * nothing to the center or the radius. That is most of the 256 units after the 4-layer CNN's
  * first dense layer, which a dense matmul multiplies anyway.
  *
- * Scratch: pairScratchBytes(u2), then 5·(4·u1 + 16) + 5·(4·u2 + 16) bytes.
+ * Scratch: tailScratchBytes(u1, u2) bytes.
  */
 export function reluDenseReluMargins(
   mu: usize, r: usize, w2: usize, a2: usize, b2: usize, labels: usize,
@@ -300,135 +470,80 @@ export function reluDenseReluMargins(
   const radA = midA + cap1;
   const midB = radA + cap1;
   const radB = midB + cap1;
-  const active4 = radB + cap1;
-  const zeroRow = active4 + cap1;
+  const list = radB + cap1;
+  const zeroRow = list + cap1;
   const muA = zeroRow + cap2;
   const rA = muA + cap2;
   const muB = rA + cap2;
   const rB = muB + cap2;
-  const zero = f32x4.splat(0);
-  const half = f32x4.splat(0.5);
-  const laneOff = i32x4(0, 4, 8, 12);
   memory.fill(zeroRow, 0, in2);
   for (let q = 0; q < rows; q += 2) {
     const hasB = q + 1 < rows;
     const xA = mu + <usize>q * in1;
     const sA = r + <usize>q * in1;
-    const xB = hasB ? xA + in1 : xA;
-    const sB = hasB ? sA + in1 : sA;
-    // Phase 1: the ReLU boxes of both rows as center/radius; units active in either packed.
-    let n: usize = 0;
-    let i: usize = 0;
-    for (; i + 16 <= in1; i += 16) {
-      const mA = v128.load(xA + i);
-      const dA = v128.load(sA + i);
-      const mB = v128.load(xB + i);
-      const dB = v128.load(sB + i);
-      const hA = f32x4.add(mA, dA);
-      const hB = f32x4.add(mB, dB);
-      const active = i32x4.bitmask(v128.not(v128.and(f32x4.le(hA, zero), f32x4.le(hB, zero))));
-      const uA = f32x4.pmax(hA, zero);
-      const lA = f32x4.pmax(f32x4.sub(mA, dA), zero);
-      const uB = f32x4.pmax(hB, zero);
-      const lB = f32x4.pmax(f32x4.sub(mB, dB), zero);
-      v128.store(midA + i, f32x4.mul(f32x4.add(uA, lA), half));
-      v128.store(radA + i, f32x4.mul(f32x4.sub(uA, lA), half));
-      v128.store(midB + i, f32x4.mul(f32x4.add(uB, lB), half));
-      v128.store(radB + i, f32x4.mul(f32x4.sub(uB, lB), half));
-      v128.store(active4 + n, i8x16.swizzle(i32x4.add(i32x4.splat(<i32>i), laneOff), v128.load(scratch + (<usize>active << 4))));
-      n += <usize>popcnt<i32>(active) << 2;
-    }
-    for (; i < in1; i += 4) {
-      const mA = load<f32>(xA + i);
-      const dA = load<f32>(sA + i);
-      const mB = load<f32>(xB + i);
-      const dB = load<f32>(sB + i);
-      const uA = max<f32>(mA + dA, 0);
-      const lA = max<f32>(mA - dA, 0);
-      const uB = max<f32>(mB + dB, 0);
-      const lB = max<f32>(mB - dB, 0);
-      store<f32>(midA + i, (uA + lA) * 0.5);
-      store<f32>(radA + i, (uA - lA) * 0.5);
-      store<f32>(midB + i, (uB + lB) * 0.5);
-      store<f32>(radB + i, (uB - lB) * 0.5);
-      store<i32>(active4 + n, <i32>i);
-      if (!(mA + dA <= 0) || !(mB + dB <= 0)) n += 4;
-    }
-    // Phase 2: the dense layer over the packed units, eight output columns at a time.
-    let j: usize = 0;
-    for (; j + 32 <= in2; j += 32) {
-      let ma0 = v128.load(b2 + j);
-      let ma1 = v128.load(b2 + j, 16);
-      let mb0 = ma0;
-      let mb1 = ma1;
-      let ra0 = zero;
-      let ra1 = zero;
-      let rb0 = zero;
-      let rb1 = zero;
-      for (let p: usize = 0; p < n; p += 4) {
-        const u = <usize>load<i32>(active4 + p);
-        const row = (u >> 2) * in2 + j;
-        const ca = v128.load32_splat(midA + u);
-        const sa = v128.load32_splat(radA + u);
-        const cb = v128.load32_splat(midB + u);
-        const sb = v128.load32_splat(radB + u);
-        const w0 = v128.load(w2 + row);
-        const w1 = v128.load(w2 + row, 16);
-        const a0 = v128.load(a2 + row);
-        const a1 = v128.load(a2 + row, 16);
-        ma0 = f32x4.add(ma0, f32x4.mul(ca, w0));
-        ma1 = f32x4.add(ma1, f32x4.mul(ca, w1));
-        mb0 = f32x4.add(mb0, f32x4.mul(cb, w0));
-        mb1 = f32x4.add(mb1, f32x4.mul(cb, w1));
-        ra0 = f32x4.add(ra0, f32x4.mul(sa, a0));
-        ra1 = f32x4.add(ra1, f32x4.mul(sa, a1));
-        rb0 = f32x4.add(rb0, f32x4.mul(sb, a0));
-        rb1 = f32x4.add(rb1, f32x4.mul(sb, a1));
-      }
-      v128.store(muA + j, ma0);
-      v128.store(muA + j, ma1, 16);
-      v128.store(muB + j, mb0);
-      v128.store(muB + j, mb1, 16);
-      v128.store(rA + j, ra0);
-      v128.store(rA + j, ra1, 16);
-      v128.store(rB + j, rb0);
-      v128.store(rB + j, rb1, 16);
-    }
-    // The last 0–7 columns one at a time.
-    for (; j < in2; j += 4) {
-      let ma = load<f32>(b2 + j);
-      let mb = ma;
-      let ra: f32 = 0;
-      let rb: f32 = 0;
-      for (let p: usize = 0; p < n; p += 4) {
-        const u = <usize>load<i32>(active4 + p);
-        const row = (u >> 2) * in2 + j;
-        const w = load<f32>(w2 + row);
-        const a = load<f32>(a2 + row);
-        ma += load<f32>(midA + u) * w;
-        mb += load<f32>(midB + u) * w;
-        ra += load<f32>(radA + u) * a;
-        rb += load<f32>(radB + u) * a;
-      }
-      store<f32>(muA + j, ma);
-      store<f32>(muB + j, mb);
-      store<f32>(rA + j, ra);
-      store<f32>(rB + j, rb);
-    }
-    // The margins: one pair when both rows have the same label, else each row on its own.
+    const n = reluPackPair(xA, sA, hasB ? xA + in1 : xA, hasB ? sA + in1 : sA, in1, midA, radA, midB, radB, list, scratch);
+    packedDensePair(midA, radA, midB, radB, list, n, w2, a2, b2, b2, in2, muA, rA, muB, rB);
     const yA = load<i32>(labels + (<usize>q << 2));
+    const yB = hasB ? load<i32>(labels + (<usize>q << 2), 4) : yA;
     const oA = out + (<usize>q * <usize>classes << 2);
-    const oB = oA + (<usize>classes << 2);
-    if (!hasB) {
-      pairMargins(zeroRow, muA, rA, muA, rA, false, yA, oA, oA, pTab, nTab, eTab, scratch, u2, classes);
-    } else {
-      const yB = load<i32>(labels + (<usize>q << 2), 4);
-      if (yA == yB) {
-        pairMargins(zeroRow, muA, rA, muB, rB, true, yA, oA, oB, pTab, nTab, eTab, scratch, u2, classes);
-      } else {
-        pairMargins(zeroRow, muA, rA, muA, rA, false, yA, oA, oA, pTab, nTab, eTab, scratch, u2, classes);
-        pairMargins(zeroRow, muB, rB, muB, rB, false, yB, oB, oB, pTab, nTab, eTab, scratch, u2, classes);
-      }
-    }
+    labelledPairMargins(zeroRow, muA, rA, muB, rB, hasB, yA, yB, oA, oA + (<usize>classes << 2), pTab, nTab, eTab, scratch, u2, classes);
+  }
+}
+
+/**
+ * reluDenseReluMargins with the hidden box itself summed from a change: row q's pre-ReLU center
+ * is `base[baseRows[q]] + dMu[q]·w1` and its radius `dR[q]·a1` (`w1` [f, u1], `a1` = |w1|), the
+ * first dense layer after a conv window (bounds' conv-window plan: the window's change of the
+ * flattened map, zero outside the cells the patch reaches). Only the inputs where either row of
+ * a pair changes are multiplied.
+ *
+ * Scratch: tailScratchBytes(max(f, u1), u2) + 4·(4·u1 + 16) bytes.
+ */
+export function denseTailMargins(
+  dMu: usize, dR: usize, w1: usize, a1: usize, base: usize, baseRows: usize,
+  w2: usize, a2: usize, b2: usize, labels: usize,
+  pTab: usize, nTab: usize, eTab: usize, out: usize, scratch: usize,
+  rows: i32, f: i32, u1: i32, u2: i32, classes: i32,
+): void {
+  fillPackTable(scratch);
+  const inF = <usize>f << 2;
+  const in1 = <usize>u1 << 2;
+  const in2 = <usize>u2 << 2;
+  const capIn = (f > u1 ? inF : in1) + 16;
+  const cap1 = in1 + 16;
+  const cap2 = in2 + 16;
+  const midA = scratch + pairScratchBytes(u2);
+  const radA = midA + capIn;
+  const midB = radA + capIn;
+  const radB = midB + capIn;
+  const list = radB + capIn;
+  const zeroRow = list + capIn;
+  const muA = zeroRow + cap2;
+  const rA = muA + cap2;
+  const muB = rA + cap2;
+  const rB = muB + cap2;
+  const hA = rB + cap2;
+  const hrA = hA + cap1;
+  const hB = hrA + cap1;
+  const hrB = hB + cap1;
+  memory.fill(zeroRow, 0, in2);
+  for (let q = 0; q < rows; q += 2) {
+    const hasB = q + 1 < rows;
+    const xA = dMu + <usize>q * inF;
+    const sA = dR + <usize>q * inF;
+    const xB = hasB ? xA + inF : xA;
+    const sB = hasB ? sA + inF : sA;
+    const bA = base + <usize>load<i32>(baseRows + (<usize>q << 2)) * in1;
+    const bB = hasB ? base + <usize>load<i32>(baseRows + (<usize>q << 2), 4) * in1 : bA;
+    // The first dense layer from the inputs that change in either row.
+    const n0 = nonzeroPackPair(xA, sA, xB, sB, inF, list, scratch);
+    packedDensePair(xA, sA, xB, sB, list, n0, w1, a1, bA, bB, in1, hA, hrA, hB, hrB);
+    // Then as reluDenseReluMargins.
+    const n = reluPackPair(hA, hrA, hB, hrB, in1, midA, radA, midB, radB, list, scratch);
+    packedDensePair(midA, radA, midB, radB, list, n, w2, a2, b2, b2, in2, muA, rA, muB, rB);
+    const yA = load<i32>(labels + (<usize>q << 2));
+    const yB = hasB ? load<i32>(labels + (<usize>q << 2), 4) : yA;
+    const oA = out + (<usize>q * <usize>classes << 2);
+    labelledPairMargins(zeroRow, muA, rA, muB, rB, hasB, yA, yB, oA, oA + (<usize>classes << 2), pTab, nTab, eTab, scratch, u2, classes);
   }
 }

@@ -95,3 +95,17 @@ export const PcReluDenseReluMargins = 'PcReluDenseReluMargins';
  * `[rows]` int32.
  */
 export type PcReluDenseReluMarginsInputs = Pick<tf.NamedTensorInfoMap, 'mu' | 'r' | 'kernel2' | 'absKernel2' | 'bias2' | 'kernel' | 'bias' | 'labels'>;
+
+/**
+ * {@link PcReluDenseReluMargins} with the hidden box summed from a change first: row q's
+ * pre-ReLU center is `base[baseRows[q]] + dMu[q]·kernel1` and its radius `dR[q]·|kernel1|`
+ * (the first dense layer after a conv window, fed the window's change). Output
+ * `[rows, classes]`; inputs that change in neither row of a pair add no term.
+ */
+export const PcDenseTailMargins = 'PcDenseTailMargins';
+/**
+ * Inputs of {@link PcDenseTailMargins}: `dMu`, `dR` `[rows, f]`, `kernel1`, `absKernel1` `[f, u1]`,
+ * `base` `[images, u1]`, `baseRows` int32 `[rows]`, then as {@link PcReluDenseReluMarginsInputs}
+ * without `mu` and `r`.
+ */
+export type PcDenseTailMarginsInputs = Pick<tf.NamedTensorInfoMap, 'dMu' | 'dR' | 'kernel1' | 'absKernel1' | 'base' | 'baseRows' | 'kernel2' | 'absKernel2' | 'bias2' | 'kernel' | 'bias' | 'labels'>;

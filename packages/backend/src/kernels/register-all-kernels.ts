@@ -5,7 +5,7 @@
 // Slice as block copies, Sum over leading axes) and patchcert's own kernels (PcIntervalRelu and its
 // gradient, and PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies,
 // PcReluElidedMargins, PcWindowSums and PcWindowReluMargins for certification's MLP path,
-// PcReluDenseReluMargins for the CNNs' dense tail). On cpu: patchcert's
+// PcReluDenseReluMargins and PcDenseTailMargins for the CNNs' dense tail). On cpu: patchcert's
 // own kernels. The imports are explicit so the lists read as the set of kernels patchcert
 // changes. Imported only by initBackend.
 import { tf } from '../tf.js';
@@ -27,6 +27,7 @@ import { reluElidedMarginsCpuConfig, reluElidedMarginsWasmConfig } from './relu-
 import { windowSumsCpuConfig, windowSumsWasmConfig } from './window-sums.js';
 import { windowReluMarginsCpuConfig, windowReluMarginsWasmConfig } from './window-relu-margins.js';
 import { reluDenseReluMarginsCpuConfig, reluDenseReluMarginsWasmConfig } from './relu-dense-relu-margins.js';
+import { denseTailMarginsCpuConfig, denseTailMarginsWasmConfig } from './dense-tail-margins.js';
 import { registerGradients } from '../gradients/register-all-gradients.js';
 import {
   WASM_BACKEND_NAME,
@@ -57,10 +58,11 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   windowSumsWasmConfig,
   windowReluMarginsWasmConfig,
   reluDenseReluMarginsWasmConfig,
+  denseTailMarginsWasmConfig,
 ];
 
 /** Every patchcert cpu kernel (the fused ones; stock tfjs-backend-cpu has the rest). */
-export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig, windowSumsCpuConfig, windowReluMarginsCpuConfig, reluDenseReluMarginsCpuConfig];
+export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig, windowSumsCpuConfig, windowReluMarginsCpuConfig, reluDenseReluMarginsCpuConfig, denseTailMarginsCpuConfig];
 
 /** Registers every patchcert cpu kernel and the gradients. Safe to call more than once. */
 export function registerCpuKernels(): void {

@@ -10,7 +10,8 @@ import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 import { checkIndices, fillTables, marginsLoop, tableSizes, type Shapes as MarginShapes } from './relu-elided-margins.js';
 
-interface Shapes {
+/** Shapes of a PcReluDenseReluMargins call. */
+export interface Shapes {
   rows: number;
   u1: number;
   u2: number;
@@ -51,7 +52,7 @@ function checkArgs(args: KernelArgs): { infos: Infos; s: Shapes } {
 const marginShapes = (s: Shapes): MarginShapes => ({ batch: s.rows, total: 1, units: s.u2, classes: s.classes, radShared: false, locsShared: true, count: 1 });
 
 /** The rule in JavaScript (cpu, and wasm where patchcert's module cannot run). */
-function fusedLoop(s: Shapes, v: Record<Exclude<(typeof NAMES)[number], 'labels'>, Float32Array>, labels: Int32Array, out: Float32Array): void {
+export function fusedLoop(s: Shapes, v: Pick<Record<Exclude<(typeof NAMES)[number], 'labels'>, Float32Array>, 'mu' | 'r' | 'kernel2' | 'absKernel2' | 'bias2' | 'kernel' | 'bias'>, labels: Int32Array, out: Float32Array): void {
   const { rows, u1, u2 } = s;
   const mu2 = new Float32Array(rows * u2);
   const r2 = new Float32Array(rows * u2);

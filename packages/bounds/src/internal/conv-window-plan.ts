@@ -1,4 +1,4 @@
-import { tf, reluDenseReluMargins } from '@patchcert/backend';
+import { tf, denseTailMargins } from '@patchcert/backend';
 import type { Conv2DSpec } from '@patchcert/models';
 import type { PatchThreat } from '../patch-threat.js';
 import { propagateCenterRadius } from '../propagate-interval.js';
@@ -120,7 +120,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         units: model.weights[fc1]!.kernel.shape[1]!,
       }
     : null;
-  // The layers after that one: ReLU, dense, ReLU, dense (the 4-layer CNNs) run as one kernel.
+  // That layer and the ones after it, when they are ReLU, dense, ReLU, dense (the 4-layer
+  // CNNs), run as one kernel.
   const tailTypes = model.layers.slice(fc1 + 1).map((l) => l.type).join(',');
   const denseTail = fc1Pre && tailTypes === 'relu,dense,relu,dense'
     ? {
@@ -182,6 +183,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
     const rowOf = new Int32Array(n); // group-order position → image-major row
     const mus: tf.Tensor[] = [];
     const rs: tf.Tensor[] = [];
+    const margins: tf.Tensor[] = [];
     let pos = 0;
     for (const [key, locs] of groups) {
       const gr = Math.floor(key / fw);
@@ -213,17 +215,27 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       const dMu = tf.reshape(tf.sub(copyRuns([mu], win, m * width), copyRuns([pre.flat], cl, m * width)), [m, width]) as tf.Tensor2D;
       const dR = tf.reshape(copyRuns([r], win, m * width), [m, width]) as tf.Tensor2D;
       const w = tf.tensor2d(wg, [width, units]);
+      if (denseTail) {
+        // A ReLU, dense, ReLU, dense tail (the 4-layer CNNs): one fused kernel from the window's
+        // change to the margins, multiplying only the inputs that change and the units active
+        // over their box.
+        const baseRows = Int32Array.from(groupRows, (row) => rows.imageOf(row));
+        margins.push(denseTailMargins(
+          dMu, dR, w, tf.abs(w), tf.reshape(f1.cleanOut, [batch, units]), tf.tensor1d(baseRows, 'int32'),
+          denseTail.kernel, denseTail.absKernel, denseTail.bias, denseTail.lastKernel, denseTail.lastBias, tf.tensor1d(rowLabels.subarray(pos - m, pos), 'int32'),
+        ));
+        continue;
+      }
       const cleanOut = shared ? f1.cleanOut : tf.reshape(copyRuns([f1.cleanOut], out, m * units), [m, units]);
       const term = tf.matMul(dMu, w);
       mus.push(shared ? tf.reshape(tf.add(tf.reshape(term, [batch, locs.length, units]), cleanOut), [m, units]) : tf.add(term, cleanOut));
       rs.push(tf.matMul(dR, tf.abs(w)));
     }
-    const box1 = { mu: mus.length === 1 ? mus[0]! : tf.concat(mus, 0), r: rs.length === 1 ? rs[0]! : tf.concat(rs, 0) };
-    // A ReLU, dense, ReLU, dense tail (the 4-layer CNNs): one fused kernel that multiplies only
-    // the units active over their box. Otherwise the plain rules and elision.
+    // Otherwise the plain rules and elision.
     const m3 = denseTail
-      ? reluDenseReluMargins(box1.mu as tf.Tensor2D, box1.r as tf.Tensor2D, denseTail.kernel, denseTail.absKernel, denseTail.bias, denseTail.lastKernel, denseTail.lastBias, tf.tensor1d(rowLabels, 'int32'))
+      ? (margins.length === 1 ? margins[0]! : tf.concat(margins, 0))
       : (() => {
+          const box1 = { mu: mus.length === 1 ? mus[0]! : tf.concat(mus, 0), r: rs.length === 1 ? rs[0]! : tf.concat(rs, 0) };
           const box = propagateCenterRadius(model, box1, fc1 + 1, last);
           return elidedMarginsCenterRadius(
             model, { mu: tf.reshape(box.mu, [n, 1, -1]), r: tf.reshape(box.r, [n, 1, -1]) },

@@ -31,6 +31,13 @@ export interface PatchcertWasm {
     pTab: number, nTab: number, eTab: number, out: number, scratch: number,
     rows: number, u1: number, u2: number, classes: number,
   ): void;
+  /** PcDenseTailMargins' loop; see assembly/relu-elided-margins.ts. */
+  denseTailMargins(
+    dMu: number, dR: number, w1: number, a1: number, base: number, baseRows: number,
+    w2: number, a2: number, b2: number, labels: number,
+    pTab: number, nTab: number, eTab: number, out: number, scratch: number,
+    rows: number, f: number, u1: number, u2: number, classes: number,
+  ): void;
   /** PcGatherRuns' loop; see assembly/gather-runs.ts. Returns -1, or the first run out of bounds. */
   gatherRuns(meta: number, count: number, srcBases: number, srcFloats: number, nSrc: number, out: number, size: number, gaps: number): number;
   /** PcWindowSums' loop; see assembly/window-sums.ts. */
