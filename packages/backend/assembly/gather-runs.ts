@@ -10,14 +10,12 @@
  * JavaScript loop's call and checks cost more than the copy.
  *
  * `srcBases` / `srcFloats`: int32 byte offset and float count of each of the `nSrc` sources.
- * `gaps`: some run has zeros before it (the output is cleared first).
  *
  * @returns -1, or the first run that reads outside its source or writes past `size` (nothing is
  *   promised about the output then; the caller throws).
  */
-export function gatherRuns(meta: usize, count: i32, srcBases: usize, srcFloats: usize, nSrc: i32, out: usize, size: i32, gaps: i32): i32 {
+export function gatherRuns(meta: usize, count: i32, srcBases: usize, srcFloats: usize, nSrc: i32, out: usize, size: i32): i32 {
   const end = out + (<usize>size << 2);
-  if (gaps) memory.fill(out, 0, <usize>size << 2);
   let o = out;
   for (let q = 0; q < count; q++) {
     const m = meta + (<usize>q << 4);
@@ -27,9 +25,11 @@ export function gatherRuns(meta: usize, count: i32, srcBases: usize, srcFloats: 
     const skip = load<i32>(m, 12);
     if (s < 0 || s >= nSrc || off < 0 || len < 0 || skip < 0) return q;
     if (<i64>off + <i64>len > <i64>load<i32>(srcFloats + (<usize>s << 2))) return q;
-    o += <usize>skip << 2;
+    const zeros = <usize>skip << 2;
     const bytes = <usize>len << 2;
-    if (o + bytes > end) return q;
+    if (o + zeros + bytes > end) return q;
+    if (zeros > 0) memory.fill(o, 0, zeros);
+    o += zeros;
     const from = <usize>load<i32>(srcBases + (<usize>s << 2)) + (<usize>off << 2);
     if (len >= 16) {
       memory.copy(o, from, bytes);

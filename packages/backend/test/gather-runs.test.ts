@@ -7,12 +7,20 @@ import * as assert from 'uvu/assert';
 import { initBackend, tf, PcGatherRuns, Rng } from '@patchcert/backend';
 import { assertThrowsMatching, runOn, seededNormal } from './helpers.js';
 
+/** Runs as separate columns (how the test builds them); {@link packed} is the kernel's layout. */
 interface Runs {
   src: Uint8Array;
   off: Int32Array;
   len: Int32Array;
   skip: Int32Array;
   count: number;
+}
+
+/** The kernel's attribute: `[count, 4]` int32 (source, offset, length, zeros before). */
+function packed(runs: Runs): Int32Array {
+  const out = new Int32Array(4 * runs.count);
+  for (let q = 0; q < runs.count; q++) out.set([runs.src[q]!, runs.off[q]!, runs.len[q]!, runs.skip[q]!], 4 * q);
+  return out;
 }
 
 /** Random runs over sources of `sizes` floats; `gaps` adds zeros before some runs. */
@@ -46,7 +54,7 @@ const used = (runs: Runs) => Array.from({ length: runs.count }, (_, q) => runs.s
 function gather(data: Float32Array[], runs: Runs, size: number): tf.Tensor {
   const inputs: tf.NamedTensorMap = {};
   data.forEach((d, i) => (inputs[`s${i}`] = tf.tensor1d(d)));
-  return tf.engine().runKernel(PcGatherRuns, inputs, { ...runs, size } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return tf.engine().runKernel(PcGatherRuns, inputs, { runs: packed(runs), count: runs.count, size } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 const runsSuite = suite('PcGatherRuns');
@@ -81,6 +89,13 @@ runsSuite('[wasm, cpu] should name a run that reads outside its source or writes
     badSrc.src[2] = 2;
     assertThrowsMatching(() => gather(data, badSrc, 21), /run 2 must read inside an input/);
     assertThrowsMatching(() => gather(data, ok(), 20), /run 2 must fit the output of 20 floats/);
+    const negative = ok();
+    negative.skip[1] = -1;
+    assertThrowsMatching(() => gather(data, negative, 21), /run 1 must fit the output of 21 floats/);
+    assertThrowsMatching(
+      () => tf.engine().runKernel(PcGatherRuns, { s0: tf.tensor1d(data[0]!) }, { runs: new Int32Array(7), count: 2, size: 4 } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      /PcGatherRuns: runs must be an Int32Array of at least 4 · count = 8 ints, but got 7/,
+    );
   }
 });
 

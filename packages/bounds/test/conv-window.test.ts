@@ -104,12 +104,15 @@ runs('should copy runs from several sources with zeros between and after them, a
   const a = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const b = tf.tensor1d(Float32Array.from({ length: 40 }, (_, i) => 100 + i));
   // b[3..23) is 20 floats: long enough for the heap copy; a's runs are short loops.
-  const r: Runs = { src: Uint8Array.from([0, 1, 0]), off: Int32Array.from([2, 3, 9]), len: Int32Array.from([3, 20, 1]), skip: Int32Array.from([1, 0, 2]), count: 3 };
+  // [count, 4]: source, offset, length, zeros before.
+  const r: Runs = { data: Int32Array.from([0, 2, 3, 1, 1, 3, 20, 0, 0, 9, 1, 2]), count: 3 };
   const out = copyRuns([a, b], r, 30);
   const want = [0, 2, 3, 4, ...Array.from({ length: 20 }, (_, i) => 103 + i), 0, 0, 9, 0, 0, 0];
   assert.equal(Array.from(out.dataSync()), want);
   const before = tf.memory().numTensors;
-  assert.throws(() => copyRuns([a, b], { ...r, off: Int32Array.from([8, 3, 9]) }, 30), /run 0 must read inside an input/);
+  const outside = Int32Array.from(r.data);
+  outside[1] = 8; // run 0 reads a[8..11)
+  assert.throws(() => copyRuns([a, b], { data: outside, count: 3 }, 30), /run 0 must read inside an input/);
   assert.is(tf.memory().numTensors, before, 'no tensor leaks from a rejected copy');
   tf.dispose([a, b, out]);
 });

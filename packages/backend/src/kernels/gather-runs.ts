@@ -12,15 +12,14 @@ import { patchcertWasm } from './wasm/patchcert-module.js';
 export const PcGatherRuns = 'PcGatherRuns';
 
 /**
- * Attributes of {@link PcGatherRuns}. Run q copies `len[q]` floats of input `s{src[q]}` from
- * float offset `off[q]`, after `skip[q]` zeros; runs follow each other in the output, and the
- * output ends with zeros up to `size`.
+ * Attributes of {@link PcGatherRuns}. `runs` holds `count` runs as `[count, 4]` int32 (source,
+ * offset, length, zeros before; longer arrays are read only that far): run q copies `length`
+ * floats of input `s{source}` from float `offset`, after `zeros` zeros; runs follow each other in
+ * the output, and the output ends with zeros up to `size`. One flat array is what the wasm loop
+ * reads, so the kernel copies it into the heap in one piece.
  */
 export interface PcGatherRunsAttrs {
-  src: Uint8Array;
-  off: Int32Array;
-  len: Int32Array;
-  skip: Int32Array;
+  runs: Int32Array;
   count: number;
   size: number;
 }
@@ -36,32 +35,38 @@ function sources(args: KernelArgs): tf.TensorInfo[] {
   return infos;
 }
 
+/** Throws unless `count` fits in `runs` (4 ints per run). */
+function checkCount(name: string, a: { runs: Int32Array; count: number }): void {
+  if (!(a.runs instanceof Int32Array) || !Number.isInteger(a.count) || a.count < 0 || a.count * 4 > a.runs.length) {
+    throw new PatchcertError('INVALID_ARGUMENT', `Error in ${name}: runs must be an Int32Array of at least 4 · count = ${4 * a.count} ints, but got ${a.runs instanceof Int32Array ? a.runs.length : typeof a.runs}.`);
+  }
+}
+
 /**
  * The copy. `srcs` and `out` are views: on wasm all of one heap, where long runs are a native
  * `copyWithin` on that heap (~2× a JS loop, measured); short runs are plain loops.
  */
 function copyRuns(a: PcGatherRunsAttrs, srcs: Float32Array[], out: Float32Array): void {
   const bad = (q: number, what: string) => new PatchcertError('INVALID_ARGUMENT', `Error in ${PcGatherRuns}: run ${q} must ${what}.`);
+  checkCount(PcGatherRuns, a);
   const shared = srcs.every((v) => v.buffer === out.buffer);
   const heap = shared ? new Float32Array(out.buffer) : out;
   const base = srcs.map((v) => (shared ? v.byteOffset >> 2 : 0));
   const start = shared ? out.byteOffset >> 2 : 0;
   const end = start + a.size;
-  // Zeros first, in one fill, when the runs leave gaps (a radius region: many small gaps).
-  let gaps = false;
-  for (let q = 0; q < a.count && !gaps; q++) gaps = a.skip[q]! > 0;
-  if (gaps) heap.fill(0, start, end);
+  const runs = a.runs;
   let o = start;
-  for (let q = 0; q < a.count; q++) {
-    const skip = a.skip[q]!;
-    const len = a.len[q]!;
-    const from = a.off[q]!;
-    const src = srcs[a.src[q]!];
-    if (src === undefined || from < 0 || from + len > src.length) throw bad(q, `read inside an input, but reads [${from}, ${from + len}) of input s${a.src[q]}`);
-    if (o + skip + len > end) throw bad(q, `fit the output of ${a.size} floats`);
+  for (let q = 0, m = 0; q < a.count; q++, m += 4) {
+    const from = runs[m + 1]!;
+    const len = runs[m + 2]!;
+    const skip = runs[m + 3]!;
+    const src = srcs[runs[m]!];
+    if (src === undefined || from < 0 || len < 0 || from + len > src.length) throw bad(q, `read inside an input, but reads [${from}, ${from + len}) of input s${runs[m]}`);
+    if (skip < 0 || o + skip + len > end) throw bad(q, `fit the output of ${a.size} floats`);
+    heap.fill(0, o, o + skip);
     o += skip;
     if (shared && len >= 16) {
-      const s = base[a.src[q]!]! + from;
+      const s = base[runs[m]!]! + from;
       heap.copyWithin(o, s, s + len);
       o += len;
     } else {
@@ -76,6 +81,7 @@ function gatherRunsWasm(args: KernelArgs): tf.TensorInfo {
   const a = args.attrs as unknown as PcGatherRunsAttrs;
   const infos = sources(args);
   const module = patchcertWasm(backend);
+  checkCount(PcGatherRuns, a);
   // Allocate everything before taking views: an allocation may grow the heap and detach views.
   const out = backend.makeOutput([a.size], 'float32');
   const temps = module === undefined ? [] : [backend.makeOutput([a.count * 4], 'int32'), backend.makeOutput([infos.length * 2], 'int32')];
@@ -85,24 +91,14 @@ function gatherRunsWasm(args: KernelArgs): tf.TensorInfo {
     if (module === undefined) {
       copyRuns(a, srcs, o);
     } else {
-      // The runs as [count, 4] int32 (source, offset, length, zeros before) for patchcert's loop.
       const meta = backend.typedArrayFromHeap(temps[0]!) as Int32Array;
-      const { src, off, len, skip, count } = a;
-      let gaps = 0;
-      for (let q = 0, m = 0; q < count; q++, m += 4) {
-        const z = skip[q]!;
-        meta[m] = src[q]!;
-        meta[m + 1] = off[q]!;
-        meta[m + 2] = len[q]!;
-        meta[m + 3] = z;
-        gaps |= z;
-      }
+      meta.set(a.runs.subarray(0, 4 * a.count));
       const table = backend.typedArrayFromHeap(temps[1]!) as Int32Array;
       srcs.forEach((v, i) => {
         table[i] = v.byteOffset;
         table[srcs.length + i] = v.length;
       });
-      const bad = module.gatherRuns(meta.byteOffset, a.count, table.byteOffset, table.byteOffset + 4 * srcs.length, srcs.length, o.byteOffset, a.size, gaps === 0 ? 0 : 1);
+      const bad = module.gatherRuns(meta.byteOffset, a.count, table.byteOffset, table.byteOffset + 4 * srcs.length, srcs.length, o.byteOffset, a.size);
       // A run out of bounds: the JavaScript loop names it (it stops at the same run).
       if (bad >= 0) copyRuns(a, srcs, o);
     }
@@ -148,15 +144,17 @@ export interface PcScatterAddRunsAttrs extends Omit<PcGatherRunsAttrs, 'size'> {
 }
 
 function scatterAddRuns(a: PcScatterAddRunsAttrs, dy: Float32Array, outs: Float32Array[]): void {
+  checkCount(PcScatterAddRuns, a);
   for (const o of outs) o.fill(0);
+  const runs = a.runs;
   let o = 0;
-  for (let q = 0; q < a.count; q++) {
-    o += a.skip[q]!;
-    const len = a.len[q]!;
-    const from = a.off[q]!;
-    const d = outs[a.src[q]!];
-    if (d === undefined || from < 0 || from + len > d.length || o + len > dy.length) {
-      throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcScatterAddRuns}: run ${q} must lie inside its output and dy, but covers [${from}, ${from + len}) of output ${a.src[q]}.`);
+  for (let q = 0, m = 0; q < a.count; q++, m += 4) {
+    o += runs[m + 3]!;
+    const from = runs[m + 1]!;
+    const len = runs[m + 2]!;
+    const d = outs[runs[m]!];
+    if (d === undefined || from < 0 || len < 0 || from + len > d.length || o + len > dy.length) {
+      throw new PatchcertError('INVALID_ARGUMENT', `Error in ${PcScatterAddRuns}: run ${q} must lie inside its output and dy, but covers [${from}, ${from + len}) of output ${runs[m]}.`);
     }
     for (let s = from, e = o + len; o < e; ) d[s++]! += dy[o++]!;
   }

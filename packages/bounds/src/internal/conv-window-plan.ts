@@ -6,7 +6,7 @@ import { elidedMarginsCenterRadius } from '../elided-margins.js';
 import { intervalRelu } from '../interval-relu.js';
 import type { MarginPlan, PreparedBatch, RowOrigins } from './prepared.js';
 import { cleanConvPass } from './clean-conv-pass.js';
-import { copyRuns, gatherRows, gatherTwo, type Runs } from './host-gather.js';
+import { copyRuns, emptyRuns, gatherRows, gatherTwo, pushRun } from './host-gather.js';
 import { groupByWindowStart, windowDense } from './conv-window-dense.js';
 
 /** Geometry of one conv layer of the window stage (sizes are the same for every location). */
@@ -200,15 +200,15 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       }
       // The group's rows (b-major) as runs: each row's window is one run of `width` floats, and
       // its clean window wH runs of wW cells of the clean map; per row, its image's clean output.
-      const win: Runs = { src: new Uint8Array(m), off: new Int32Array(m), len: new Int32Array(m).fill(width), skip: new Int32Array(m), count: m };
-      const cl: Runs = { src: new Uint8Array(m * wH), off: new Int32Array(m * wH), len: new Int32Array(m * wH).fill(wW * fc), skip: new Int32Array(m * wH), count: m * wH };
-      const out: Runs = { src: new Uint8Array(m), off: new Int32Array(m), len: new Int32Array(m).fill(units), skip: new Int32Array(m), count: m };
+      const win = emptyRuns(m);
+      const cl = emptyRuns(m * wH);
+      const out = emptyRuns(m);
       for (let q = 0; q < m; q++) {
         const row = groupRows[q]!;
         const img = rows.imageOf(row);
-        win.off[q] = row * width;
-        for (let i = 0; i < wH; i++) cl.off[q * wH + i] = ((img * fh + gr + i) * fw + gc) * fc;
-        out.off[q] = img * units;
+        pushRun(win, 0, row * width, width, 0);
+        for (let i = 0; i < wH; i++) pushRun(cl, 0, ((img * fh + gr + i) * fw + gc) * fc, wW * fc, 0);
+        pushRun(out, 0, img * units, units, 0);
         rowLabels[pos] = y[img]!;
         rowOf[pos++] = row;
       }
@@ -274,9 +274,8 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
         const segs = mergeRuns(tab, tables, size);
         let cap = 0;
         for (let row = 0; row < n; row++) cap += segs.start[rows.tableOf(row) + 1]! - segs.start[rows.tableOf(row)]!;
-        const runs = (): Runs => ({ src: new Uint8Array(cap), off: new Int32Array(cap), len: new Int32Array(cap), skip: new Int32Array(cap), count: 0 });
-        const rm = runs();
-        const rr = runs();
+        const rm = emptyRuns(cap);
+        const rr = emptyRuns(cap);
         let endR = 0;
         for (let row = 0; row < n; row++) {
           const cleanBase = rows.imageOf(row) * cleanCells;
@@ -286,17 +285,11 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
             const dst = (row * size + segs.dst[q]!) * ch;
             const len = segs.len[q]! * ch;
             const src = segs.src[q]!;
-            const m = rm.count++;
-            rm.len[m] = len;
             if (src >= 0) {
-              rm.off[m] = (cleanBase + src) * ch;
+              pushRun(rm, 0, (cleanBase + src) * ch, len, 0);
             } else {
-              rm.src[m] = 1;
-              rm.off[m] = (winBase - 1 - src) * ch;
-              const t = rr.count++;
-              rr.off[t] = (winBase - 1 - src) * ch;
-              rr.len[t] = len;
-              rr.skip[t] = dst - endR;
+              pushRun(rm, 1, (winBase - 1 - src) * ch, len, 0);
+              pushRun(rr, 0, (winBase - 1 - src) * ch, len, dst - endR);
               endR = dst + len;
             }
           }

@@ -1,16 +1,28 @@
 import { tf, PcGatherRuns, PcScatterAddRuns } from '@patchcert/backend';
 
 /**
- * Runs of floats to copy into one output: run q copies `len[q]` floats of source `src[q]` from
- * float offset `off[q]`, after `skip[q]` zeros; runs follow each other, and the output ends with
+ * Runs of floats to copy into one output, `data` `[count, 4]` int32 (source, offset, length,
+ * zeros before; entries past `count` unused): run q copies `length` floats of source `source`
+ * from float `offset`, after `zeros` zeros; runs follow each other, and the output ends with
  * zeros. The layout of backend's PcGatherRuns kernel.
  */
 export interface Runs {
-  src: Uint8Array;
-  off: Int32Array;
-  len: Int32Array;
-  skip: Int32Array;
+  data: Int32Array;
   count: number;
+}
+
+/** Room for `capacity` runs. */
+export function emptyRuns(capacity: number): Runs {
+  return { data: new Int32Array(4 * capacity), count: 0 };
+}
+
+/** Appends a run; `runs` must have room for it. */
+export function pushRun(runs: Runs, source: number, offset: number, length: number, zeros: number): void {
+  const m = 4 * runs.count++;
+  runs.data[m] = source;
+  runs.data[m + 1] = offset;
+  runs.data[m + 2] = length;
+  runs.data[m + 3] = zeros;
 }
 
 /** patchcert's run-copy kernel and its gradient (registered by initBackend on wasm and cpu). */
@@ -25,14 +37,15 @@ export function copyRuns(sources: tf.Tensor[], runs: Runs, size: number): tf.Ten
   if (tf.getKernel(GATHER_RUNS, tf.getBackend()) !== undefined) {
     const inputs: tf.NamedTensorMap = {};
     sources.forEach((s, i) => (inputs[`s${i}`] = s));
-    return tf.engine().runKernel(GATHER_RUNS, inputs, { ...runs, size } as unknown as tf.NamedAttrMap) as tf.Tensor1D;
+    return tf.engine().runKernel(GATHER_RUNS, inputs, { runs: runs.data, count: runs.count, size } as unknown as tf.NamedAttrMap) as tf.Tensor1D;
   }
   const data = sources.map((s) => s.dataSync() as Float32Array);
   const out = new Float32Array(size);
-  for (let q = 0, o = 0; q < runs.count; q++) {
-    const d = data[runs.src[q]!]!;
-    o += runs.skip[q]!;
-    for (let s = runs.off[q]!, end = o + runs.len[q]!; o < end; ) out[o++] = d[s++]!;
+  const r = runs.data;
+  for (let m = 0, o = 0; m < 4 * runs.count; m += 4) {
+    const d = data[r[m]!]!;
+    o += r[m + 3]!;
+    for (let s = r[m + 1]!, end = o + r[m + 2]!; o < end; ) out[o++] = d[s++]!;
   }
   return tf.tensor1d(out);
 }
@@ -43,14 +56,15 @@ export function copyRuns(sources: tf.Tensor[], runs: Runs, size: number): tf.Ten
  */
 function scatterAddRuns(dy: tf.Tensor, runs: Runs, sizes: number[]): tf.Tensor[] {
   if (tf.getKernel(SCATTER_ADD_RUNS, tf.getBackend()) !== undefined) {
-    return tf.engine().runKernel(SCATTER_ADD_RUNS, { dy }, { ...runs, sizes } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+    return tf.engine().runKernel(SCATTER_ADD_RUNS, { dy }, { runs: runs.data, count: runs.count, sizes } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
   }
   const g = dy.dataSync() as Float32Array;
   const grads = sizes.map((n) => new Float32Array(n));
-  for (let q = 0, o = 0; q < runs.count; q++) {
-    const d = grads[runs.src[q]!]!;
-    o += runs.skip[q]!;
-    for (let s = runs.off[q]!, end = o + runs.len[q]!; o < end; ) d[s++]! += g[o++]!;
+  const r = runs.data;
+  for (let m = 0, o = 0; m < 4 * runs.count; m += 4) {
+    const d = grads[r[m]!]!;
+    o += r[m + 3]!;
+    for (let s = r[m + 1]!, end = o + r[m + 2]!; o < end; ) d[s++]! += g[o++]!;
   }
   return grads.map((d) => tf.tensor1d(d));
 }
@@ -69,7 +83,8 @@ export function gatherSources(sources: tf.Tensor[], idx: Int32Array): tf.Tensor2
   for (const s of sources) starts.push(starts[starts.length - 1]! + s.size / ch);
   // The table as runs of rows that are consecutive in one source (a region's rows of cells are
   // consecutive in the map), so the copies are a few long loops, not one per index.
-  const runs: Runs = { src: new Uint8Array(idx.length), off: new Int32Array(idx.length), len: new Int32Array(idx.length), skip: new Int32Array(idx.length), count: 0 };
+  const runs = emptyRuns(idx.length);
+  const r = runs.data;
   let skipped = 0;
   for (let e = 0, end = -1; e < idx.length; e++) {
     const t = idx[e]!;
@@ -78,16 +93,13 @@ export function gatherSources(sources: tf.Tensor[], idx: Int32Array): tf.Tensor2
       continue;
     }
     if (runs.count > 0 && skipped === 0 && t === idx[e - 1]! + 1 && t < end) {
-      runs.len[runs.count - 1]! += ch;
+      r[4 * (runs.count - 1) + 2]! += ch;
       continue;
     }
     let src = 0;
     while (t >= starts[src + 1]!) src++;
     end = starts[src + 1]!;
-    runs.src[runs.count] = src;
-    runs.off[runs.count] = (t - starts[src]!) * ch;
-    runs.skip[runs.count] = skipped;
-    runs.len[runs.count++] = ch;
+    pushRun(runs, src, (t - starts[src]!) * ch, ch, skipped);
     skipped = 0;
   }
   const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({

@@ -39,7 +39,7 @@ export interface PatchcertWasm {
     rows: number, f: number, u1: number, u2: number, classes: number,
   ): void;
   /** PcGatherRuns' loop; see assembly/gather-runs.ts. Returns -1, or the first run out of bounds. */
-  gatherRuns(meta: number, count: number, srcBases: number, srcFloats: number, nSrc: number, out: number, size: number, gaps: number): number;
+  gatherRuns(meta: number, count: number, srcBases: number, srcFloats: number, nSrc: number, out: number, size: number): number;
   /** PcWindowSums' loop; see assembly/window-sums.ts. */
   windowSums(
     coef: number, coefShared: number, weights: number, origins: number, originsShared: number, taps: number, out: number,
