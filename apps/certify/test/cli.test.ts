@@ -32,7 +32,8 @@ const THREATS = ['--patch', '2x2', '--shapes', '4', '--sparse', '1,4'];
 cli('should certify 20 images with 2 workers and write per-image JSON', async (ctx) => {
   const json = join(ctx.dir, 'two.json');
   const report = join(ctx.dir, 'two.html');
-  const r = await runCli(['--', ctx.model, ...THREATS, '--limit', '20', '--workers', '2', '--json', json, '--report', report]);
+  // Batches of 5 so both workers get some (the default batch of 32 would be one batch).
+  const r = await runCli(['--', ctx.model, ...THREATS, '--limit', '20', '--workers', '2', '--batch-size', '5', '--json', json, '--report', report]);
   assert.is(r.code, 0, r.stderr);
   const results = JSON.parse(readFileSync(json, 'utf8')) as CertifyResults;
   ctx.two = results;

@@ -46,7 +46,7 @@ export function registerCertifyCommand(program: Command): void {
     .option('--seed <n>', 'seed of --sample', intOption('--seed', 0))
     .option('--backend <name>', 'wasm | cpu | node | cuda (default: PATCHCERT_BACKEND or wasm)')
     .option('--workers <n>', 'worker threads, each with its own backend (default: PATCHCERT_WORKERS or 1)', intOption('--workers'))
-    .option('--batch-size <n>', 'images per certify call', intOption('--batch-size'), 10)
+    .option('--batch-size <n>', 'images per certify call', intOption('--batch-size'), 32)
     .option('--samples <n>', 'report examples kept per group (certified / not certified)', intOption('--samples', 0), 6)
     .option('--json <file>', 'write per-image results here (incrementally, atomically)')
     .option('--report <file>', 'write the self-contained HTML report here')
