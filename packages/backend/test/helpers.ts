@@ -79,3 +79,50 @@ export async function runOnStockOps(kernelName: string, fn: () => tf.Tensor | tf
 export function assertThrowsMatching(f: () => unknown, pattern: RegExp): void {
   assert.throws(() => tf.tidy(() => f() as tf.Tensor), (e: unknown) => e instanceof PatchcertError && pattern.test(e.message), String(pattern));
 }
+
+// The IBP rules in float64, written out independently of every kernel, for the fused kernels'
+// reference values. A box is its center and radius per unit.
+
+/** ReLU of the box (m, r): the center and radius of [max(m − r, 0), max(m + r, 0)], per unit. */
+export function reluBox64(m: ArrayLike<number>, r: ArrayLike<number>): [Float64Array, Float64Array] {
+  const mid = new Float64Array(m.length);
+  const rad = new Float64Array(m.length);
+  for (let i = 0; i < m.length; i++) {
+    const lo = Math.max(m[i]! - r[i]!, 0);
+    const hi = Math.max(m[i]! + r[i]!, 0);
+    mid[i] = (hi + lo) / 2;
+    rad[i] = (hi - lo) / 2;
+  }
+  return [mid, rad];
+}
+
+/** A dense layer on a box: center `bias + m·W`, radius `r·|W|` (W `[in, out]` row-major). */
+export function denseBox64(m: ArrayLike<number>, r: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number>): [Float64Array, Float64Array] {
+  const out = bias.length;
+  const mo = Float64Array.from(bias);
+  const ro = new Float64Array(out);
+  for (let i = 0; i < m.length; i++) {
+    for (let j = 0; j < out; j++) {
+      mo[j]! += m[i]! * w[i * out + j]!;
+      ro[j]! += r[i]! * Math.abs(w[i * out + j]!);
+    }
+  }
+  return [mo, ro];
+}
+
+/**
+ * The last dense layer (W `[units, classes]`, bias) merged with C = e_y − e_j on a box (post-ReLU
+ * center and radius): c_y − c_j − r·|W_y − W_j| with c = m·W + b, and exactly 0 at j = y.
+ */
+export function elidedMargins64(m: ArrayLike<number>, r: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number>, y: number): Float64Array {
+  const classes = bias.length;
+  const logits = Float64Array.from(bias);
+  const rows = new Float64Array(classes);
+  for (let i = 0; i < m.length; i++) {
+    for (let j = 0; j < classes; j++) {
+      logits[j]! += m[i]! * w[i * classes + j]!;
+      rows[j]! += r[i]! * Math.abs(w[i * classes + y]! - w[i * classes + j]!);
+    }
+  }
+  return Float64Array.from({ length: classes }, (_, j) => (j === y ? 0 : logits[y]! - logits[j]! - rows[j]!));
+}

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, reluDenseReluMargins, registerCpuKernels, tf, PcReluDenseReluMargins } from '@patchcert/backend';
-import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal } from './helpers.js';
+import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal, reluBox64, denseBox64, elidedMargins64 } from './helpers.js';
 
 interface Case {
   rows: number;
@@ -29,35 +29,13 @@ function data(c: Case, seed: number) {
   return { mu, r, kernel2, bias2, kernel, bias, labels };
 }
 
-/** The rule in float64, independent of every kernel. */
+/** The rule in float64, independent of every kernel (test/helpers.ts). */
 function reference(c: Case, d: ReturnType<typeof data>): Float64Array {
   const out = new Float64Array(c.rows * c.classes);
-  const relu = (m: number, s: number) => {
-    const lo = Math.max(m - s, 0);
-    const hi = Math.max(m + s, 0);
-    return [(hi + lo) / 2, (hi - lo) / 2] as const;
-  };
   for (let q = 0; q < c.rows; q++) {
-    const y = d.labels[q]!;
-    const m2 = Float64Array.from(d.bias2);
-    const r2 = new Float64Array(c.u2);
-    for (let i = 0; i < c.u1; i++) {
-      const [cm, cr] = relu(d.mu[q * c.u1 + i]!, d.r[q * c.u1 + i]!);
-      for (let j = 0; j < c.u2; j++) {
-        m2[j]! += cm * d.kernel2[i * c.u2 + j]!;
-        r2[j]! += cr * Math.abs(d.kernel2[i * c.u2 + j]!);
-      }
-    }
-    const logits = new Float64Array(c.classes);
-    const rad = new Float64Array(c.classes);
-    for (let i = 0; i < c.u2; i++) {
-      const [cm, cr] = relu(m2[i]!, r2[i]!);
-      for (let j = 0; j < c.classes; j++) {
-        logits[j]! += cm * d.kernel[i * c.classes + j]!;
-        rad[j]! += cr * Math.abs(d.kernel[i * c.classes + y]! - d.kernel[i * c.classes + j]!);
-      }
-    }
-    for (let j = 0; j < c.classes; j++) out[q * c.classes + j] = j === y ? 0 : logits[y]! + d.bias[y]! - logits[j]! - d.bias[j]! - rad[j]!;
+    const [m1, r1] = reluBox64(d.mu.subarray(q * c.u1, (q + 1) * c.u1), d.r.subarray(q * c.u1, (q + 1) * c.u1));
+    const [m2, r2] = reluBox64(...denseBox64(m1, r1, d.kernel2, d.bias2));
+    out.set(elidedMargins64(m2, r2, d.kernel, d.bias, d.labels[q]!), q * c.classes);
   }
   return out;
 }

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, reluElidedMargins, registerCpuKernels, tf, PcReluElidedMargins } from '@patchcert/backend';
-import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal } from './helpers.js';
+import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal, reluBox64, elidedMargins64 } from './helpers.js';
 
 interface Case {
   batch: number;
@@ -29,29 +29,16 @@ function data(c: Case, seed: number) {
   return { delta, base, rad, kernel, bias, labels };
 }
 
-/** The rule in float64, independent of every kernel. */
+/** The rule in float64, independent of every kernel (test/helpers.ts). */
 function reference(c: Case, d: ReturnType<typeof data>): Float64Array {
-  const out = new Float64Array(c.batch * locsOf(c, 0).length * c.classes);
+  const count = locsOf(c, 0).length;
+  const out = new Float64Array(c.batch * count * c.classes);
   for (let b = 0; b < c.batch; b++) {
-    const y = d.labels[b]!;
-    const locs = locsOf(c, b);
-    for (const [q, l] of locs.entries()) {
-      const logits = new Float64Array(c.classes);
-      const rows = new Float64Array(c.classes);
-      for (let i = 0; i < c.units; i++) {
-        const m = d.base[b * c.units + i]! + d.delta[(b * c.total + l) * c.units + i]!;
-        const r = d.rad[((c.radShared ? 0 : b * c.total) + l) * c.units + i]!;
-        const lo = Math.max(m - r, 0);
-        const hi = Math.max(m + r, 0);
-        for (let j = 0; j < c.classes; j++) {
-          logits[j]! += ((hi + lo) / 2) * d.kernel[i * c.classes + j]!;
-          rows[j]! += ((hi - lo) / 2) * Math.abs(d.kernel[i * c.classes + y]! - d.kernel[i * c.classes + j]!);
-        }
-      }
-      for (let j = 0; j < c.classes; j++) {
-        const v = j === y ? 0 : logits[y]! + d.bias[y]! - logits[j]! - d.bias[j]! - rows[j]!;
-        out[(b * locs.length + q) * c.classes + j] = v;
-      }
+    for (const [q, l] of locsOf(c, b).entries()) {
+      const m = Float64Array.from({ length: c.units }, (_, i) => d.base[b * c.units + i]! + d.delta[(b * c.total + l) * c.units + i]!);
+      const r0 = ((c.radShared ? 0 : b * c.total) + l) * c.units;
+      const [mid, rad] = reluBox64(m, d.rad.subarray(r0, r0 + c.units));
+      out.set(elidedMargins64(mid, rad, d.kernel, d.bias, d.labels[b]!), (b * count + q) * c.classes);
     }
   }
   return out;

@@ -8,7 +8,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, windowReluMargins, registerCpuKernels, tf, PcWindowReluMargins } from '@patchcert/backend';
-import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal } from './helpers.js';
+import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal, reluBox64, elidedMargins64 } from './helpers.js';
 
 interface Case {
   batch: number;
@@ -35,34 +35,24 @@ function data(c: Case, seed: number) {
   return { coef, radCoef, weights, base, kernel, bias, labels };
 }
 
-/** The rule in float64, independent of every kernel. */
+/** The rule in float64, independent of every kernel (test/helpers.ts). */
 function reference(c: Case, d: ReturnType<typeof data>): Float64Array {
   const count = originsOf(c, 0).length;
   const out = new Float64Array(c.batch * count * c.classes);
   for (let b = 0; b < c.batch; b++) {
-    const y = d.labels[b]!;
     const cRow = c.coefShared ? 0 : b * c.features;
     const rRow = c.radShared ? 0 : b * c.features;
     for (const [q, o] of originsOf(c, b).entries()) {
-      const logits = new Float64Array(c.classes);
-      const rows = new Float64Array(c.classes);
-      for (let i = 0; i < c.units; i++) {
-        let m = d.base[b * c.units + i]!;
-        let r = 0;
-        for (const t of c.taps) {
-          m += d.coef[cRow + o + t]! * d.weights[(o + t) * c.units + i]!;
-          r += d.radCoef[rRow + o + t]! * Math.abs(d.weights[(o + t) * c.units + i]!);
-        }
-        const lo = Math.max(m - r, 0);
-        const hi = Math.max(m + r, 0);
-        for (let j = 0; j < c.classes; j++) {
-          logits[j]! += ((hi + lo) / 2) * d.kernel[i * c.classes + j]!;
-          rows[j]! += ((hi - lo) / 2) * Math.abs(d.kernel[i * c.classes + y]! - d.kernel[i * c.classes + j]!);
+      const m = Float64Array.from(d.base.subarray(b * c.units, (b + 1) * c.units));
+      const r = new Float64Array(c.units);
+      for (const t of c.taps) {
+        for (let i = 0; i < c.units; i++) {
+          m[i]! += d.coef[cRow + o + t]! * d.weights[(o + t) * c.units + i]!;
+          r[i]! += d.radCoef[rRow + o + t]! * Math.abs(d.weights[(o + t) * c.units + i]!);
         }
       }
-      for (let j = 0; j < c.classes; j++) {
-        out[(b * count + q) * c.classes + j] = j === y ? 0 : logits[y]! + d.bias[y]! - logits[j]! - d.bias[j]! - rows[j]!;
-      }
+      const [mid, rad] = reluBox64(m, r);
+      out.set(elidedMargins64(mid, rad, d.kernel, d.bias, d.labels[b]!), (b * count + q) * c.classes);
     }
   }
   return out;

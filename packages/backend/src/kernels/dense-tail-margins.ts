@@ -6,10 +6,10 @@
 import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcDenseTailMargins } from '../kernel-names.js';
-import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
-import { checkIndices, fillTables, tableSizes } from './relu-elided-margins.js';
-import { fusedLoop as tailLoop } from './relu-dense-relu-margins.js';
+import { checkIndices, fillTables, tableTemps } from './relu-elided-margins.js';
+import { checkTail, fusedLoop as tailLoop } from './relu-dense-relu-margins.js';
 
 interface Shapes {
   rows: number;
@@ -46,15 +46,7 @@ function checkArgs(args: KernelArgs): { infos: Record<Name, tf.TensorInfo>; s: S
   const images = infos.base.shape[0]!;
   if (!eq(infos.base.shape, [images, u1])) throw fail('SHAPE_MISMATCH', `'base' must be [images, ${u1}], but got ${shape('base')}`);
   if (!eq(infos.baseRows.shape, [rows])) throw fail('SHAPE_MISMATCH', `'baseRows' must be [${rows}], but got ${shape('baseRows')}`);
-  const u2 = infos.kernel2.shape[1]!;
-  if (!eq(infos.kernel2.shape, [u1, u2])) throw fail('SHAPE_MISMATCH', `'kernel2' must be [${u1}, units], but got ${shape('kernel2')}`);
-  if (!eq(infos.absKernel2.shape, [u1, u2])) throw fail('SHAPE_MISMATCH', `'absKernel2' must be [${u1},${u2}] like 'kernel2', but got ${shape('absKernel2')}`);
-  if (!eq(infos.bias2.shape, [u2])) throw fail('SHAPE_MISMATCH', `'bias2' must be [${u2}], but got ${shape('bias2')}`);
-  const classes = infos.kernel.shape[1]!;
-  if (!eq(infos.kernel.shape, [u2, classes])) throw fail('SHAPE_MISMATCH', `'kernel' must be [${u2}, classes], but got ${shape('kernel')}`);
-  if (!eq(infos.bias.shape, [classes])) throw fail('SHAPE_MISMATCH', `'bias' must be [${classes}], but got ${shape('bias')}`);
-  if (!eq(infos.labels.shape, [rows])) throw fail('SHAPE_MISMATCH', `'labels' must be [${rows}], but got ${shape('labels')}`);
-  return { infos, s: { rows, f, u1, u2, classes, images } };
+  return { infos, s: { rows, f, u1, images, ...checkTail(infos, rows, u1, fail) } };
 }
 
 /** The rule in JavaScript (cpu, and wasm where patchcert's module cannot run): the hidden box, then PcReluDenseReluMargins' loop. */
@@ -105,14 +97,12 @@ function denseTailMarginsWasm(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { infos, s } = checkArgs(args);
   const ms = { batch: s.rows, total: 1, units: s.u2, classes: s.classes, radShared: false, locsShared: true, count: 1 };
-  const sizes = tableSizes(ms);
-  // Allocate everything before taking any view: an allocation may grow the heap and detach views.
-  // Scratch (floats): the margin loop's table and five rows of u2, five rows of the wider of the
-  // window and the hidden layer, five of u2, four of u1 (see assembly/relu-elided-margins.ts).
   const out = backend.makeOutput([s.rows, s.classes], 'float32');
+  // Scratch (floats): the three tables; the margin loop's packing table and five rows of u2, five
+  // rows of the wider of the window and the hidden layer, five of u2, four of u1 (see
+  // assembly/relu-elided-margins.ts).
   const scratchFloats = 64 + 5 * (s.u2 + 4) + 5 * (Math.max(s.f, s.u1) + 4) + 5 * (s.u2 + 4) + 4 * (s.u1 + 4);
-  const temps = [sizes.tab, sizes.tab, sizes.e, scratchFloats].map((n) => backend.makeOutput([n], 'float32'));
-  try {
+  fillOutputs(backend, [out], [...tableTemps(ms), [scratchFloats, 'float32']], (temps) => {
     const f32 = (info: tf.TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
     const baseRows = backend.typedArrayFromHeap(infos.baseRows) as Int32Array;
     const labels = backend.typedArrayFromHeap(infos.labels) as Int32Array;
@@ -122,22 +112,17 @@ function denseTailMarginsWasm(args: KernelArgs): tf.TensorInfo {
     const module = patchcertWasm(backend);
     if (module === undefined) {
       fusedLoop(s, v, baseRows, labels, o);
-    } else {
-      const [pTab, nTab, eTab, scratch] = temps.map(f32) as [Float32Array, Float32Array, Float32Array, Float32Array];
-      fillTables(ms, v.kernel, v.bias, labels, pTab, nTab, eTab);
-      module.denseTailMargins(
-        v.dMu.byteOffset, v.dR.byteOffset, v.kernel1.byteOffset, v.absKernel1.byteOffset, v.base.byteOffset, baseRows.byteOffset,
-        v.kernel2.byteOffset, v.absKernel2.byteOffset, v.bias2.byteOffset, labels.byteOffset,
-        pTab.byteOffset, nTab.byteOffset, eTab.byteOffset, o.byteOffset, scratch.byteOffset,
-        s.rows, s.f, s.u1, s.u2, s.classes,
-      );
+      return;
     }
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    const [pTab, nTab, eTab, scratch] = temps.map(f32) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    fillTables(ms, v.kernel, v.bias, labels, pTab, nTab, eTab);
+    module.denseTailMargins(
+      v.dMu.byteOffset, v.dR.byteOffset, v.kernel1.byteOffset, v.absKernel1.byteOffset, v.base.byteOffset, baseRows.byteOffset,
+      v.kernel2.byteOffset, v.absKernel2.byteOffset, v.bias2.byteOffset, labels.byteOffset,
+      pTab.byteOffset, nTab.byteOffset, eTab.byteOffset, o.byteOffset, scratch.byteOffset,
+      s.rows, s.f, s.u1, s.u2, s.classes,
+    );
+  });
   return out;
 }
 

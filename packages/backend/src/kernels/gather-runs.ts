@@ -5,7 +5,7 @@
 // plus the fresh arrays' page faults and GC were most of the region assembly's time.
 import { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
-import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 
 /** Kernel name (exported from the package; bounds copies on the host where it is not registered). */
@@ -82,32 +82,27 @@ function gatherRunsWasm(args: KernelArgs): tf.TensorInfo {
   const infos = sources(args);
   const module = patchcertWasm(backend);
   checkCount(PcGatherRuns, a);
-  // Allocate everything before taking views: an allocation may grow the heap and detach views.
   const out = backend.makeOutput([a.size], 'float32');
-  const temps = module === undefined ? [] : [backend.makeOutput([a.count * 4], 'int32'), backend.makeOutput([infos.length * 2], 'int32')];
-  try {
+  // Scratch for patchcert's loop: the runs, then each source's byte offset and float count.
+  const temps = module === undefined ? [] : ([[a.count * 4, 'int32'], [infos.length * 2, 'int32']] as const);
+  fillOutputs(backend, [out], temps, ([meta, table]) => {
     const srcs = infos.map((i) => backend.typedArrayFromHeap(i) as Float32Array);
     const o = backend.typedArrayFromHeap(out) as Float32Array;
     if (module === undefined) {
       copyRuns(a, srcs, o);
-    } else {
-      const meta = backend.typedArrayFromHeap(temps[0]!) as Int32Array;
-      meta.set(a.runs.subarray(0, 4 * a.count));
-      const table = backend.typedArrayFromHeap(temps[1]!) as Int32Array;
-      srcs.forEach((v, i) => {
-        table[i] = v.byteOffset;
-        table[srcs.length + i] = v.length;
-      });
-      const bad = module.gatherRuns(meta.byteOffset, a.count, table.byteOffset, table.byteOffset + 4 * srcs.length, srcs.length, o.byteOffset, a.size);
-      // A run out of bounds: the JavaScript loop names it (it stops at the same run).
-      if (bad >= 0) copyRuns(a, srcs, o);
+      return;
     }
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    const m = backend.typedArrayFromHeap(meta!) as Int32Array;
+    m.set(a.runs.subarray(0, 4 * a.count));
+    const t = backend.typedArrayFromHeap(table!) as Int32Array;
+    srcs.forEach((v, i) => {
+      t[i] = v.byteOffset;
+      t[srcs.length + i] = v.length;
+    });
+    const bad = module.gatherRuns(m.byteOffset, a.count, t.byteOffset, t.byteOffset + 4 * srcs.length, srcs.length, o.byteOffset, a.size);
+    // A run out of bounds: the JavaScript loop names it (it stops at the same run).
+    if (bad >= 0) copyRuns(a, srcs, o);
+  });
   return out;
 }
 

@@ -6,9 +6,9 @@
 import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcReluDenseReluMargins } from '../kernel-names.js';
-import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
-import { checkIndices, fillTables, marginsLoop, tableSizes, type Shapes as MarginShapes } from './relu-elided-margins.js';
+import { checkIndices, fillTables, marginsLoop, tableSizes, tableTemps, type Shapes as MarginShapes } from './relu-elided-margins.js';
 
 /** Shapes of a PcReluDenseReluMargins call. */
 export interface Shapes {
@@ -37,6 +37,19 @@ function checkArgs(args: KernelArgs): { infos: Infos; s: Shapes } {
   const [rows, u1] = infos.mu.shape as [number, number];
   if (infos.mu.shape.length !== 2) throw fail('SHAPE_MISMATCH', `'mu' must be [rows, units], but got ${shape('mu')}`);
   if (!eq(infos.r.shape, [rows, u1])) throw fail('SHAPE_MISMATCH', `'r' must be [${rows},${u1}] like 'mu', but got ${shape('r')}`);
+  return { infos, s: { rows, u1, ...checkTail(infos, rows, u1, fail) } };
+}
+
+/**
+ * Checks the tail's inputs (`kernel2`, `absKernel2` `[u1, u2]`, `bias2`, `kernel` `[u2, classes]`,
+ * `bias`, `labels` `[rows]`), shared with PcDenseTailMargins; returns u2 and the class count.
+ */
+export function checkTail(
+  infos: Record<'kernel2' | 'absKernel2' | 'bias2' | 'kernel' | 'bias' | 'labels', tf.TensorInfo>, rows: number, u1: number,
+  fail: (code: 'SHAPE_MISMATCH', what: string) => Error,
+): { u2: number; classes: number } {
+  const shape = (n: keyof typeof infos) => `[${infos[n].shape.join(',')}]`;
+  const eq = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
   const u2 = infos.kernel2.shape[1]!;
   if (!eq(infos.kernel2.shape, [u1, u2])) throw fail('SHAPE_MISMATCH', `'kernel2' must be [${u1}, units], but got ${shape('kernel2')}`);
   if (!eq(infos.absKernel2.shape, [u1, u2])) throw fail('SHAPE_MISMATCH', `'absKernel2' must be [${u1},${u2}] like 'kernel2', but got ${shape('absKernel2')}`);
@@ -45,7 +58,7 @@ function checkArgs(args: KernelArgs): { infos: Infos; s: Shapes } {
   if (!eq(infos.kernel.shape, [u2, classes])) throw fail('SHAPE_MISMATCH', `'kernel' must be [${u2}, classes], but got ${shape('kernel')}`);
   if (!eq(infos.bias.shape, [classes])) throw fail('SHAPE_MISMATCH', `'bias' must be [${classes}], but got ${shape('bias')}`);
   if (!eq(infos.labels.shape, [rows])) throw fail('SHAPE_MISMATCH', `'labels' must be [${rows}], but got ${shape('labels')}`);
-  return { infos, s: { rows, u1, u2, classes } };
+  return { u2, classes };
 }
 
 /** The margin kernel's view: every row an image with one location. */
@@ -102,14 +115,11 @@ function reluDenseReluMarginsWasm(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { infos, s } = checkArgs(args);
   const ms = marginShapes(s);
-  const sizes = tableSizes(ms);
-  // Allocate everything before taking any view: an allocation may grow the heap and detach views.
-  // Scratch: the margin loop's packing table and five row buffers (u2 units), then this loop's
-  // five buffers of u1 units and five of u2.
   const out = backend.makeOutput([s.rows, s.classes], 'float32');
+  // Scratch: the three tables; the margin loop's packing table and five row buffers (u2 units),
+  // then this loop's five buffers of u1 units and five of u2.
   const scratchFloats = 64 + 5 * (s.u2 + 4) + 5 * (s.u1 + 4) + 5 * (s.u2 + 4);
-  const temps = [sizes.tab, sizes.tab, sizes.e, scratchFloats].map((n) => backend.makeOutput([n], 'float32'));
-  try {
+  fillOutputs(backend, [out], [...tableTemps(ms), [scratchFloats, 'float32']], (temps) => {
     const f32 = (info: tf.TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
     const labels = backend.typedArrayFromHeap(infos.labels) as Int32Array;
     checkIndices(labels, s.classes, 'labels', PcReluDenseReluMargins);
@@ -118,21 +128,16 @@ function reluDenseReluMarginsWasm(args: KernelArgs): tf.TensorInfo {
     const module = patchcertWasm(backend);
     if (module === undefined) {
       fusedLoop(s, v, labels, o);
-    } else {
-      const [pTab, nTab, eTab, scratch] = temps.map(f32) as [Float32Array, Float32Array, Float32Array, Float32Array];
-      fillTables(ms, v.kernel, v.bias, labels, pTab, nTab, eTab);
-      module.reluDenseReluMargins(
-        v.mu.byteOffset, v.r.byteOffset, v.kernel2.byteOffset, v.absKernel2.byteOffset, v.bias2.byteOffset, labels.byteOffset,
-        pTab.byteOffset, nTab.byteOffset, eTab.byteOffset, o.byteOffset, scratch.byteOffset,
-        s.rows, s.u1, s.u2, s.classes,
-      );
+      return;
     }
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    const [pTab, nTab, eTab, scratch] = temps.map(f32) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    fillTables(ms, v.kernel, v.bias, labels, pTab, nTab, eTab);
+    module.reluDenseReluMargins(
+      v.mu.byteOffset, v.r.byteOffset, v.kernel2.byteOffset, v.absKernel2.byteOffset, v.bias2.byteOffset, labels.byteOffset,
+      pTab.byteOffset, nTab.byteOffset, eTab.byteOffset, o.byteOffset, scratch.byteOffset,
+      s.rows, s.u1, s.u2, s.classes,
+    );
+  });
   return out;
 }
 

@@ -6,7 +6,7 @@
 import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcReluElidedMargins } from '../kernel-names.js';
-import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 
 /** Class columns per table block (the wasm loop's three 4-lane accumulators). */
@@ -64,6 +64,12 @@ export function checkIndices(values: Int32Array, limit: number, name: string, ke
 export function tableSizes(s: Shapes): { blocks: number; tab: number; e: number } {
   const blocks = Math.ceil(s.classes / BLOCK);
   return { blocks, tab: s.classes * blocks * s.units * BLOCK, e: s.classes * blocks * BLOCK };
+}
+
+/** Scratch specs of the three tables, for fillOutputs (wasm kernels that end in the margin loop). */
+export function tableTemps(s: Shapes): Array<readonly [number, 'float32']> {
+  const { tab, e } = tableSizes(s);
+  return [[tab, 'float32'], [tab, 'float32'], [e, 'float32']];
 }
 
 /**
@@ -154,19 +160,15 @@ function reluElidedMarginsCpu(args: KernelArgs): tf.TensorInfo {
 function reluElidedMarginsWasm(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { infos, s } = checkArgs(args);
-  const sizes = tableSizes(s);
-  // Allocate everything before taking any view: an allocation may grow the heap and detach views.
   const out = backend.makeOutput([s.batch, s.count, s.classes], 'float32');
-  // The loop's scratch: its lane-packing table (64 floats) and a row pair's packed units (5 buffers).
-  const scratchFloats = 64 + 5 * (s.units + 4);
-  const tabs = [backend.makeOutput([sizes.tab], 'float32'), backend.makeOutput([sizes.tab], 'float32'), backend.makeOutput([sizes.e], 'float32'), backend.makeOutput([scratchFloats], 'float32')];
-  try {
+  // Scratch: the three tables, then the loop's lane-packing table (64 floats) and a row pair's buffers (5).
+  fillOutputs(backend, [out], [...tableTemps(s), [64 + 5 * (s.units + 4), 'float32']], (temps) => {
     const view = (info: tf.TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
     const labels = backend.typedArrayFromHeap(infos.labels) as Int32Array;
     const locs = backend.typedArrayFromHeap(infos.locs) as Int32Array;
     checkIndices(labels, s.classes, 'labels');
     checkIndices(locs, s.total, 'locs');
-    const [pTab, nTab, eTab, scratch] = tabs.map(view) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const [pTab, nTab, eTab, scratch] = temps.map(view) as [Float32Array, Float32Array, Float32Array, Float32Array];
     fillTables(s, view(infos.kernel), view(infos.bias), labels, pTab, nTab, eTab);
     const [delta, base, rad, o] = [view(infos.delta), view(infos.base), view(infos.rad), view(out)];
     const module = patchcertWasm(backend);
@@ -179,12 +181,7 @@ function reluElidedMarginsWasm(args: KernelArgs): tf.TensorInfo {
         s.batch, s.total, s.count, s.units, s.classes,
       );
     }
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  } finally {
-    for (const t of tabs) backend.disposeData(t.dataId);
-  }
+  });
   return out;
 }
 

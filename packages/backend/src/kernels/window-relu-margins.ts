@@ -6,9 +6,9 @@
 import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcWindowReluMargins, type PcWindowReluMarginsAttrs } from '../kernel-names.js';
-import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
-import { checkIndices, fillTables, marginsLoop, tableSizes, type Shapes as MarginShapes } from './relu-elided-margins.js';
+import { checkIndices, fillTables, marginsLoop, tableSizes, tableTemps, type Shapes as MarginShapes } from './relu-elided-margins.js';
 import { checkOrigins, sumsLoop } from './window-sums.js';
 
 interface Shapes {
@@ -104,15 +104,12 @@ function windowReluMarginsWasm(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { infos, s } = checkArgs(args);
   const ms = marginShapes(s);
-  const sizes = tableSizes(ms);
-  // Allocate everything before taking any view: an allocation may grow the heap and detach views.
-  // Scratch: the margin loop's packing table and five row buffers, then this loop's four rows,
-  // then, when no image has radii or windows of its own, every window's radius row (summed once).
   const out = backend.makeOutput([s.batch, s.count, s.classes], 'float32');
+  // Scratch: the three tables; the margin loop's packing table and five row buffers, then this
+  // loop's four rows, then, when no image has radii or windows of its own, every window's radius
+  // row (summed once); the taps.
   const scratchFloats = 64 + 9 * (s.units + 4) + (s.radShared && s.originsShared ? s.count * s.units : 0);
-  const temps = [sizes.tab, sizes.tab, sizes.e, scratchFloats].map((n) => backend.makeOutput([n], 'float32'));
-  const tapInfo = backend.makeOutput([s.taps.length], 'int32');
-  try {
+  fillOutputs(backend, [out], [...tableTemps(ms), [scratchFloats, 'float32'], [s.taps.length, 'int32']], (temps) => {
     const f32 = (info: tf.TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
     const origins = backend.typedArrayFromHeap(infos.origins) as Int32Array;
     const labels = backend.typedArrayFromHeap(infos.labels) as Int32Array;
@@ -123,24 +120,19 @@ function windowReluMarginsWasm(args: KernelArgs): tf.TensorInfo {
     const module = patchcertWasm(backend);
     if (module === undefined) {
       fusedLoop(s, v, origins, labels, o);
-    } else {
-      const [pTab, nTab, eTab, scratch] = temps.map(f32) as [Float32Array, Float32Array, Float32Array, Float32Array];
-      fillTables(ms, v.kernel, v.bias, labels, pTab, nTab, eTab);
-      const taps = backend.typedArrayFromHeap(tapInfo) as Int32Array;
-      taps.set(s.taps);
-      module.windowReluMargins(
-        v.coef.byteOffset, s.coefShared ? 1 : 0, v.weights.byteOffset, v.radCoef.byteOffset, s.radShared ? 1 : 0, v.absWeights.byteOffset,
-        origins.byteOffset, s.originsShared ? 1 : 0, taps.byteOffset, s.taps.length, v.base.byteOffset, labels.byteOffset,
-        pTab.byteOffset, nTab.byteOffset, eTab.byteOffset, o.byteOffset, scratch.byteOffset,
-        s.batch, s.features, s.count, s.units, s.classes,
-      );
+      return;
     }
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  } finally {
-    for (const t of [...temps, tapInfo]) backend.disposeData(t.dataId);
-  }
+    const [pTab, nTab, eTab, scratch] = temps.slice(0, 4).map(f32) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    fillTables(ms, v.kernel, v.bias, labels, pTab, nTab, eTab);
+    const taps = backend.typedArrayFromHeap(temps[4]!) as Int32Array;
+    taps.set(s.taps);
+    module.windowReluMargins(
+      v.coef.byteOffset, s.coefShared ? 1 : 0, v.weights.byteOffset, v.radCoef.byteOffset, s.radShared ? 1 : 0, v.absWeights.byteOffset,
+      origins.byteOffset, s.originsShared ? 1 : 0, taps.byteOffset, s.taps.length, v.base.byteOffset, labels.byteOffset,
+      pTab.byteOffset, nTab.byteOffset, eTab.byteOffset, o.byteOffset, scratch.byteOffset,
+      s.batch, s.features, s.count, s.units, s.classes,
+    );
+  });
   return out;
 }
 

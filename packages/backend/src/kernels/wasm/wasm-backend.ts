@@ -82,6 +82,24 @@ export function disposeIntermediates(backend: tf.KernelBackend, infos: readonly 
   for (const info of infos) backend.disposeData(info.dataId);
 }
 
+/**
+ * Allocates scratch buffers (`temps`: element count and dtype each), runs `fill` on them and
+ * frees them; on a throw, frees `outputs` too, so a kernel returns either complete outputs or
+ * nothing. The caller allocates `outputs` and `fill` takes every view: allocating after a view
+ * is taken may grow the heap and detach it.
+ */
+export function fillOutputs(backend: WasmBackend, outputs: readonly tf.TensorInfo[], temps: ReadonlyArray<readonly [number, 'float32' | 'int32']>, fill: (temps: tf.TensorInfo[]) => void): void {
+  const buffers = temps.map(([n, dtype]) => backend.makeOutput([n], dtype));
+  try {
+    fill(buffers);
+  } catch (e) {
+    for (const o of outputs) backend.disposeData(o.dataId);
+    throw e;
+  } finally {
+    for (const t of buffers) backend.disposeData(t.dataId);
+  }
+}
+
 /** Explicit padding `[[0,0],[top,bottom],[left,right],[0,0]]` of a 4-D NHWC conv, as tfjs attrs take it. */
 export type ExplicitPad4 = [[number, number], [number, number], [number, number], [number, number]];
 
