@@ -139,7 +139,7 @@ export async function run(preset: BenchPreset, options: BenchRunOptions = {}): P
     rows: table,
     notes: [
       `load average ${load.toFixed(1)} when the suite started; CPU ms = this process' user + system time per step, over every timed step.`,
-      "Issue 7's target: guided(10) ≥ 1,600 images per CPU-second (the reference reaches ~830 with OpenBLAS).",
+      "Issue 7's target: guided(10) ≥ 1,600 images/s (the reference reaches ~830 with OpenBLAS).",
     ],
   });
   console.log(`\nunet-guide/guided, batch ${BATCH}, load ${load.toFixed(1)}: CPU ms per step and images per CPU-second`);
