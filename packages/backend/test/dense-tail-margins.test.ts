@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, denseTailMargins, registerCpuKernels, tf, PcDenseTailMargins, Rng } from '@patchcert/backend';
-import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal, reluBox64, denseBox64, elidedMargins64 } from './helpers.js';
+import { assertClose, assertThrowsMatching, runOn, seededNormal, reluBox64, denseBox64, elidedMargins64, ruleCases } from './helpers.js';
 
 interface Case {
   rows: number;
@@ -74,23 +74,13 @@ const CASES: Case[] = [
 const TOL = { rtol: 1e-5, atol: 1e-5 };
 const fused = suite('denseTailMargins');
 
-for (const [k, c] of CASES.entries()) {
-  const label = `${c.rows} rows, ${c.f}→${c.u1}→${c.u2}→${c.classes}, ${c.images} images`;
-  for (const backend of ['wasm', 'cpu'] as const) {
-    fused(`[${backend}] should equal the float64 rule (${label})`, async () => {
-      const d = data(c, 50 + k);
-      const [out] = await runOn(backend, () => run(c, d));
-      const ref = reference(c, d);
-      assertClose(out!, ref, TOL, label);
-      for (let i = 0; i < ref.length; i++) if (ref[i] === 0) assert.is(Object.is(out![i], 0), true, `y slot ${i} is +0`);
-    });
-  }
-  fused(`[stock ops] should equal the float64 rule where no kernel is registered (${label})`, async () => {
-    const d = data(c, 50 + k);
-    const [out] = await runOnStockOps(PcDenseTailMargins, () => run(c, d));
-    assertClose(out!, reference(c, d), TOL, label);
-  });
-}
+ruleCases(fused, PcDenseTailMargins, CASES, {
+  label: (c) => `${c.rows} rows, ${c.f}→${c.u1}→${c.u2}→${c.classes}, ${c.images} images`,
+  data: (c, k) => data(c, 50 + k),
+  run,
+  reference,
+  tol: TOL,
+});
 
 fused('[wasm] should count an input that changes in only one row of a pair, with a radius only', async () => {
   // No change anywhere except a radius on input 3 of row 1: only row 1 leaves its base's margins.

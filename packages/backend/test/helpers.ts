@@ -1,4 +1,5 @@
 // Shared helpers of the backend tests: seeded data, cross-backend runs and close comparisons.
+import type * as uvu from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, registerWasmKernels, tf, Rng, PatchcertError, type BackendName } from '@patchcert/backend';
 
@@ -125,4 +126,32 @@ export function elidedMargins64(m: ArrayLike<number>, r: ArrayLike<number>, w: A
     }
   }
   return Float64Array.from({ length: classes }, (_, j) => (j === y ? 0 : logits[y]! - logits[j]! - rows[j]!));
+}
+
+/**
+ * Registers on `t`, per case, the standard checks of a fused margin kernel: on wasm and on cpu
+ * its output equals the float64 rule to `tol` with exact +0 in every y slot, and with the kernel
+ * unregistered its op's stock-op fallback equals the rule too.
+ */
+export function ruleCases<C, D>(
+  t: uvu.Test, kernelName: string, cases: readonly C[],
+  o: { label(c: C): string; data(c: C, k: number): D; run(c: C, d: D): tf.Tensor; reference(c: C, d: D): Float64Array; tol: Tolerance },
+): void {
+  for (const [k, c] of cases.entries()) {
+    const label = o.label(c);
+    for (const backend of ['wasm', 'cpu'] as const) {
+      t(`[${backend}] should equal the float64 rule (${label})`, async () => {
+        const d = o.data(c, k);
+        const [out] = await runOn(backend, () => o.run(c, d));
+        const ref = o.reference(c, d);
+        assertClose(out!, ref, o.tol, label);
+        for (let i = 0; i < ref.length; i++) if (ref[i] === 0) assert.is(Object.is(out![i], 0), true, `y slot ${i} is +0`);
+      });
+    }
+    t(`[stock ops] should equal the float64 rule where no kernel is registered (${label})`, async () => {
+      const d = o.data(c, k);
+      const [out] = await runOnStockOps(kernelName, () => o.run(c, d));
+      assertClose(out!, o.reference(c, d), o.tol, label);
+    });
+  }
 }

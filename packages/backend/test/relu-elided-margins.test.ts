@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, reluElidedMargins, registerCpuKernels, tf, PcReluElidedMargins } from '@patchcert/backend';
-import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal, reluBox64, elidedMargins64 } from './helpers.js';
+import { assertClose, assertThrowsMatching, runOn, seededNormal, reluBox64, elidedMargins64, ruleCases } from './helpers.js';
 
 interface Case {
   batch: number;
@@ -68,23 +68,13 @@ const CASES: Case[] = [
 const TOL = { rtol: 1e-5, atol: 1e-5 };
 const fused = suite('reluElidedMargins');
 
-for (const [k, c] of CASES.entries()) {
-  const label = `${c.batch}×${c.total}×${c.units}, ${c.classes} classes, locations ${JSON.stringify(c.locs)}${c.radShared ? ', shared radius' : ''}`;
-  for (const backend of ['wasm', 'cpu'] as const) {
-    fused(`[${backend}] should equal the float64 rule (${label})`, async () => {
-      const d = data(c, 10 + k);
-      const [out] = await runOn(backend, () => run(c, d));
-      const ref = reference(c, d);
-      assertClose(out!, ref, TOL, label);
-      for (let i = 0; i < ref.length; i++) if (ref[i] === 0) assert.is(Object.is(out![i], 0), true, `y slot ${i} is +0`);
-    });
-  }
-  fused(`[stock ops] should equal the float64 rule where no kernel is registered (${label})`, async () => {
-    const d = data(c, 10 + k);
-    const [out] = await runOnStockOps(PcReluElidedMargins, () => run(c, d));
-    assertClose(out!, reference(c, d), TOL, label);
-  });
-}
+ruleCases(fused, PcReluElidedMargins, CASES, {
+  label: (c) => `${c.batch}×${c.total}×${c.units}, ${c.classes} classes, locations ${JSON.stringify(c.locs)}${c.radShared ? ', shared radius' : ''}`,
+  data: (c, k) => data(c, 10 + k),
+  run,
+  reference,
+  tol: TOL,
+});
 
 fused('[wasm] should skip only units inactive over their whole box (a unit active in one row still counts)', async () => {
   // Every unit's box is below 0 except one unit in one row: only that row's margins move.

@@ -8,7 +8,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initBackend, windowReluMargins, registerCpuKernels, tf, PcWindowReluMargins } from '@patchcert/backend';
-import { assertClose, assertThrowsMatching, runOn, runOnStockOps, seededNormal, reluBox64, elidedMargins64 } from './helpers.js';
+import { assertClose, assertThrowsMatching, runOn, seededNormal, reluBox64, elidedMargins64, ruleCases } from './helpers.js';
 
 interface Case {
   batch: number;
@@ -90,23 +90,13 @@ const CASES: Case[] = [
 const TOL = { rtol: 1e-5, atol: 1e-5 };
 const fused = suite('windowReluMargins');
 
-for (const [k, c] of CASES.entries()) {
-  const label = `${c.batch}×${c.features}→${c.units}, ${c.classes} classes, ${c.taps.length} taps, origins ${JSON.stringify(c.origins)}${c.coefShared ? ', shared coef' : ''}${c.radShared ? ', shared radii' : ''}`;
-  for (const backend of ['wasm', 'cpu'] as const) {
-    fused(`[${backend}] should equal the float64 rule (${label})`, async () => {
-      const d = data(c, 20 + k);
-      const [out] = await runOn(backend, () => run(c, d));
-      const ref = reference(c, d);
-      assertClose(out!, ref, TOL, label);
-      for (let i = 0; i < ref.length; i++) if (ref[i] === 0) assert.is(Object.is(out![i], 0), true, `y slot ${i} is +0`);
-    });
-  }
-  fused(`[stock ops] should equal the float64 rule where no kernel is registered (${label})`, async () => {
-    const d = data(c, 20 + k);
-    const [out] = await runOnStockOps(PcWindowReluMargins, () => run(c, d));
-    assertClose(out!, reference(c, d), TOL, label);
-  });
-}
+ruleCases(fused, PcWindowReluMargins, CASES, {
+  label: (c) => `${c.batch}×${c.features}→${c.units}, ${c.classes} classes, ${c.taps.length} taps, origins ${JSON.stringify(c.origins)}${c.coefShared ? ', shared coef' : ''}${c.radShared ? ', shared radii' : ''}`,
+  data: (c, k) => data(c, 20 + k),
+  run,
+  reference,
+  tol: TOL,
+});
 
 fused('[wasm] should count a unit active in only one row of a pair, in either row', async () => {
   // Every unit is inactive (base −5, small sums) except unit 4 of row 1 (pair's B) and unit 6 of

@@ -202,13 +202,13 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       // its clean window wH runs of wW cells of the clean map; per row, its image's clean output.
       const win = emptyRuns(m);
       const cl = emptyRuns(m * wH);
-      const out = emptyRuns(m);
+      const out = emptyRuns(denseTail ? 0 : m);
       for (let q = 0; q < m; q++) {
         const row = groupRows[q]!;
         const img = rows.imageOf(row);
         pushRun(win, 0, row * width, width, 0);
         for (let i = 0; i < wH; i++) pushRun(cl, 0, ((img * fh + gr + i) * fw + gc) * fc, wW * fc, 0);
-        pushRun(out, 0, img * units, units, 0);
+        if (!denseTail) pushRun(out, 0, img * units, units, 0);
         rowLabels[pos] = y[img]!;
         rowOf[pos++] = row;
       }
