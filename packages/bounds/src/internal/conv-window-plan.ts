@@ -231,7 +231,7 @@ export function convWindowPlan(prep: PreparedBatch, threat: PatchThreat, differe
       mus.push(shared ? tf.reshape(tf.add(tf.reshape(term, [batch, locs.length, units]), cleanOut), [m, units]) : tf.add(term, cleanOut));
       rs.push(tf.matMul(dR, tf.abs(w)));
     }
-    // Otherwise the plain rules and elision.
+    // The fused tail's margins, or else the plain rules and elision.
     const m3 = denseTail
       ? (margins.length === 1 ? margins[0]! : tf.concat(margins, 0))
       : (() => {
