@@ -13,7 +13,7 @@ export { sideBySide } from './internal/side-by-side.js';
 // #endregion
 
 // #region results and comparison (run.ts writes results/<machine>.json and .md)
-export { recordBench, recordSection, recordMedian, markdownTable, mergeResults, toMarkdown, writeResults } from './internal/results.js';
+export { recordBench, recordSection, recordMedian, markdownTable, mergeResults, toMarkdown, fromMarkdown, writeResults } from './internal/results.js';
 export type { ResultSection, ResultsFile, SuiteRun, Cell } from './internal/results.js';
 export { parseCompare, ratioRows, geometricMean } from './internal/compare.js';
 export type { CompareSpec, CompareKey, RatioRow } from './internal/compare.js';

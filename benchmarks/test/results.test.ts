@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { geometricMean, markdownTable, mergeResults, parseCompare, ratioRows, toMarkdown, writeResults, type ResultsFile } from '@patchcert/benchmarks';
+import { fromMarkdown, geometricMean, markdownTable, mergeResults, parseCompare, ratioRows, toMarkdown, writeResults, type ResultsFile } from '@patchcert/benchmarks';
 import { budgetEps } from '../src/strategies/budget.bench.js';
 
 const machine = { name: 'test-box', cpuModel: 'Test CPU', cores: 2, memoryGiB: 8, os: 'linux x64', node: 'v20.0.0', tfjs: '4.22.0', patchcert: '0.1.0 (abc)' };
@@ -82,6 +82,27 @@ write('should write JSON that parses back and markdown whose tables are well for
     const blocks = text.split(/\n(?!\|)/).map((b) => b.split('\n').filter((l) => l.startsWith('|')).join('\n')).filter(Boolean);
     assert.is(blocks.length, 4);
     for (const b of blocks) checkTable(b, b.split('\n')[0]!.split('|').length - 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+write('should keep the suites of a committed report when the JSON is not there (a fresh checkout)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-bench-results-'));
+  try {
+    const earlier: ResultsFile = {
+      ...file('a/x', [['t | pipe', '1.5'], ['', 'empty first cell']]),
+      runs: [...file('a/x', []).runs, ...file('b/y', []).runs],
+      sections: [{ ...file('a/x', [['t | pipe', '1.5'], ['', 'empty first cell']]).sections[0]!, notes: ['what a column means: x', 'a second note'] }, ...file('b/y', [['u', '2']]).sections],
+    };
+    writeFileSync(join(dir, 'test-box.md'), toMarkdown(earlier));
+    assert.equal(fromMarkdown(toMarkdown(earlier)), earlier, 'the report reads back as the file it was written from');
+    const { md: mdPath } = writeResults(dir, file('b/y', [['u', 9]]));
+    const back = fromMarkdown(readFileSync(mdPath, 'utf8'))!;
+    assert.equal(back.sections.map((s) => [s.suite, s.rows]), [['a/x', [['t | pipe', '1.5'], ['', 'empty first cell']]], ['b/y', [['u', '9']]]]);
+    assert.equal(back.sections[0]!.notes, ['what a column means: x', 'a second note']);
+    assert.equal(back.runs.map((r) => r.suite), ['a/x', 'b/y']);
+    assert.is(fromMarkdown('# something else\n'), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

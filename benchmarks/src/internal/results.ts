@@ -151,10 +151,56 @@ export function toMarkdown(file: ResultsFile): string {
   return parts.join('\n');
 }
 
-/** Reads `dir/<name>.json` if it is there and parses. */
+/** The cells of one markdown table line (escaped pipes are content). */
+function tableCells(line: string): string[] {
+  return line
+    .slice(2, -2)
+    .split(/ \| /)
+    .map((c) => c.replace(/\\\|/g, '|'));
+}
+
+/**
+ * Reads a results file back from its markdown report ({@link toMarkdown}'s layout). The JSON is
+ * not committed, so on a fresh checkout the committed .md is the only record of the suites that
+ * did not run; without this, running one suite would drop every other suite's tables. Cells come
+ * back as text, which is how the report shows them.
+ *
+ * @returns undefined when the text is not such a report.
+ */
+export function fromMarkdown(text: string): ResultsFile | undefined {
+  const blocks = text.split(/\n(?=## )/);
+  const head = blocks[0]!.split('\n');
+  const machineRow = head.find((l, i) => l.startsWith('| ') && head[i - 2]?.startsWith('| cpu |'));
+  const name = /^# patchcert benchmarks: (.+)$/.exec(head[0] ?? '')?.[1];
+  if (!machineRow || !name) return undefined;
+  const [cpuModel, cores, memory, os, node, tfjs, patchcert] = tableCells(machineRow);
+  const file: ResultsFile = {
+    machine: { name, cpuModel: cpuModel!, cores: Number(cores), memoryGiB: Number.parseFloat(memory!), os: os!, node: node!, tfjs: tfjs!, patchcert: patchcert! },
+    runs: [],
+    sections: [],
+  };
+  for (const block of blocks.slice(1)) {
+    const lines = block.split('\n');
+    const rows = lines.filter((l) => l.startsWith('| ')).map(tableCells);
+    if (lines[0] === '## Runs') {
+      for (const [suite, preset, date, loadAverage, seconds] of rows.slice(1)) file.runs.push({ suite: suite!, preset: preset!, date: date!, loadAverage: loadAverage!, seconds: Number(seconds) });
+      continue;
+    }
+    const title = /^## ([^:]+): (.*)$/.exec(lines[0]!);
+    if (!title || rows.length === 0) continue;
+    const notes = lines.filter((l) => l.startsWith('- ')).map((l) => l.slice(2));
+    file.sections.push({ suite: title[1]!, title: title[2]!, columns: rows[0]!, rows: rows.slice(1), ...(notes.length ? { notes } : {}) });
+  }
+  return file;
+}
+
+/** Reads `dir/<name>.json` if it is there and parses; else the committed `dir/<name>.md` ({@link fromMarkdown}). */
 export function readResults(dir: string, name: string): ResultsFile | undefined {
   const path = join(dir, `${name}.json`);
-  if (!existsSync(path)) return undefined;
+  if (!existsSync(path)) {
+    const md = join(dir, `${name}.md`);
+    return existsSync(md) ? fromMarkdown(readFileSync(md, 'utf8')) : undefined;
+  }
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as ResultsFile;
   } catch {
