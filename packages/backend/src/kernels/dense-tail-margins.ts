@@ -7,6 +7,7 @@ import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcDenseTailMargins } from '../kernel-names.js';
 import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
+import type { CpuBackend } from './host-kernel.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 import { checkIndices, fillTables, tableTemps } from './relu-elided-margins.js';
 import { checkTail, fusedLoop as tailLoop } from './relu-dense-relu-margins.js';
@@ -67,11 +68,6 @@ function fusedLoop(s: Shapes, v: Record<FloatName, Float32Array>, baseRows: Int3
     }
   }
   tailLoop({ rows, u1, u2: s.u2, classes: s.classes }, { mu, r, kernel2: v.kernel2, absKernel2: v.absKernel2, bias2: v.bias2, kernel: v.kernel, bias: v.bias }, labels, out);
-}
-
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 const FLOATS = NAMES.filter((n) => n !== 'labels' && n !== 'baseRows') as FloatName[];

@@ -6,6 +6,7 @@
 import { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
+import type { CpuBackend } from './host-kernel.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 
 /** Kernel name (exported from the package; bounds copies on the host where it is not registered). */
@@ -104,11 +105,6 @@ function gatherRunsWasm(args: KernelArgs): tf.TensorInfo {
     if (bad >= 0) copyRuns(a, srcs, o);
   });
   return out;
-}
-
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 function gatherRunsCpu(args: KernelArgs): tf.TensorInfo {

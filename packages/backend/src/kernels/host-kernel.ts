@@ -27,7 +27,8 @@ interface HostAccess {
   allocate(backend: tf.KernelBackend, shape: number[], count: number): { infos: tf.TensorInfo[]; arrays: Float32Array[] };
 }
 
-interface CpuBackend extends tf.KernelBackend {
+/** The part of tfjs-backend-cpu's `MathBackendCPU` the kernels use (typed here to avoid a deep import). */
+export interface CpuBackend extends tf.KernelBackend {
   data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }

@@ -7,6 +7,7 @@ import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcReluDenseReluMargins } from '../kernel-names.js';
 import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
+import type { CpuBackend } from './host-kernel.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 import { checkIndices, fillTables, marginsLoop, tableSizes, tableTemps, type Shapes as MarginShapes } from './relu-elided-margins.js';
 
@@ -90,11 +91,6 @@ export function fusedLoop(s: Shapes, v: Pick<Record<Exclude<(typeof NAMES)[numbe
   const [pTab, nTab, eTab] = [new Float32Array(sizes.tab), new Float32Array(sizes.tab), new Float32Array(sizes.e)];
   fillTables(ms, v.kernel, v.bias, labels, pTab, nTab, eTab);
   marginsLoop(ms, new Float32Array(rows * u2), mu2, r2, labels, Int32Array.of(0), pTab, nTab, eTab, out);
-}
-
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 const FLOATS = NAMES.filter((n) => n !== 'labels') as Exclude<(typeof NAMES)[number], 'labels'>[];

@@ -7,6 +7,7 @@ import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcReluElidedMargins } from '../kernel-names.js';
 import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
+import type { CpuBackend } from './host-kernel.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 
 /** Class columns per table block (the wasm loop's three 4-lane accumulators). */
@@ -134,11 +135,6 @@ export function marginsLoop(s: Shapes, delta: Float32Array, base: Float32Array, 
       out[o0 + y] = 0;
     }
   }
-}
-
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 function reluElidedMarginsCpu(args: KernelArgs): tf.TensorInfo {

@@ -7,6 +7,7 @@ import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcWindowReluMargins, type PcWindowReluMarginsAttrs } from '../kernel-names.js';
 import { fillOutputs, type KernelArgs, type WasmBackend } from './wasm/wasm-backend.js';
+import type { CpuBackend } from './host-kernel.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 import { checkIndices, fillTables, marginsLoop, tableSizes, tableTemps, type Shapes as MarginShapes } from './relu-elided-margins.js';
 import { checkOrigins, sumsLoop } from './window-sums.js';
@@ -79,11 +80,6 @@ function fusedLoop(s: Shapes, v: Record<(typeof FLOAT_INPUTS)[number], Float32Ar
   fillTables(ms, v.kernel, v.bias, labels, pTab, nTab, eTab);
   const rows = Int32Array.from({ length: s.count }, (_, i) => i);
   marginsLoop(ms, sums(v.coef, v.weights, s.coefShared), v.base, sums(v.radCoef, v.absWeights, s.radShared), labels, rows, pTab, nTab, eTab, out);
-}
-
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 function windowReluMarginsCpu(args: KernelArgs): tf.TensorInfo {

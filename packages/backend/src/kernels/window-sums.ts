@@ -7,6 +7,7 @@ import type { tf } from '../tf.js';
 import { PatchcertError } from '../errors.js';
 import { PcWindowSums, type PcWindowSumsAttrs } from '../kernel-names.js';
 import type { KernelArgs, WasmBackend } from './wasm/wasm-backend.js';
+import type { CpuBackend } from './host-kernel.js';
 import { patchcertWasm } from './wasm/patchcert-module.js';
 
 /** Shapes of a PcWindowSums call. */
@@ -68,11 +69,6 @@ export function sumsLoop(s: Shapes, coef: Float32Array, weights: Float32Array, o
       }
     }
   }
-}
-
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 const outShape = (s: Shapes) => [s.batch, s.count, s.units];
