@@ -305,8 +305,8 @@ avgPoolGrad.run();
 const gather = suite('GatherV2');
 
 for (const c of [
-  { tag: 'rows of a matrix (patchcert)', x: [40, 17], idx: [[3, 0, 39, 3, 12]] as number[][], axis: 0 },
-  { tag: 'axis 0 of a 3-D tensor, 2-D indices', x: [6, 4, 3], idx: [[5, 1], [0, 0]], axis: 0 },
+  { tag: 'rows of a matrix (patchcert, 17-float rows copied by set)', x: [40, 17], idx: [[3, 0, 39, 3, 12]] as number[][], axis: 0 },
+  { tag: 'axis 0 of a 3-D tensor, 2-D indices (12-float rows copied by a loop)', x: [6, 4, 3], idx: [[5, 1], [0, 0]], axis: 0 },
   { tag: 'axis 1 (stock fallback)', x: [5, 7], idx: [[6, 2, 2]], axis: 1 },
 ]) {
   gather(`[${c.tag}] should match the cpu backend, gradient included`, async () => {

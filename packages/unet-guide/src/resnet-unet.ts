@@ -1,6 +1,6 @@
 import { tf, Rng, PatchcertError, assert } from '@patchcert/backend';
 import { encodeTensor, decodeTensor, type EncodedTensor } from './internal/tensor-codec.js';
-import { conv2dBias } from './internal/conv-ops.js';
+import { conv2dBias, windowsAt } from './internal/conv-ops.js';
 import { batchNormalize } from './internal/batch-norm.js';
 import { channelMoments } from './internal/channel-stats.js';
 
@@ -37,6 +37,12 @@ interface BatchNorm {
   beta: tf.Variable;
   runningMean: tf.Variable;
   runningVar: tf.Variable;
+}
+
+/** The two inputs of conv_original_size2: the upsampled decoder tensor, then x_original. */
+interface HeadInputs {
+  up: tf.Tensor4D;
+  skip: tf.Tensor4D;
 }
 
 interface BasicBlock {
@@ -139,6 +145,58 @@ export class ResNetUNet {
    * @throws PatchcertError `SHAPE_MISMATCH` when `x` does not match `inputShape`.
    */
   forward(x: tf.Tensor4D, options: UNetForwardOptions = {}): tf.Tensor4D {
+    return this.run(x, options, (h) => this.head(h));
+  }
+
+  /**
+   * One train- or eval-mode pass that, instead of the full map, returns the predictions at
+   * chosen pixels only, `[pixels.length, classes]`, differentiable with respect to the variables.
+   * The full map is still computed (cropped to the feasible patch corners as
+   * {@link predictMargins}) and handed to `choose`, which returns the pixels; the head (the last
+   * 3×3 and 1×1 convolutions) is then recomputed at those pixels alone, so a loss on them back-
+   * propagates through a few hundred rows per image rather than the whole map. Same values as
+   * gathering the rows of {@link forward}'s output.
+   *
+   * @param choose - reads the cropped map `[batch, rows, cols, classes]` (disposed afterwards)
+   *   and returns flat pixel indices n·H·W + r·W + c of the full image; or those indices, when
+   *   they are known before the pass (the full map is then not computed).
+   * @throws PatchcertError `INVALID_ARGUMENT` for a patch that does not fit or a pixel out of range.
+   */
+  forwardAt(
+    x: tf.Tensor4D,
+    patch: number | [number, number],
+    options: UNetForwardOptions,
+    choose: Int32Array | ((cropped: tf.Tensor4D) => Int32Array),
+  ): tf.Tensor2D {
+    const [ph, pw] = this.checkPatch(patch, 'forwardAt');
+    return this.run(x, options, (h) => {
+      const [b, height, width] = h.up.shape;
+      let pixels: Int32Array;
+      if (typeof choose === 'function') {
+        const cropped = tf.tidy(() => tf.slice(this.head(h), [0, 0, 0, 0], [-1, height - ph + 1, width - pw + 1, -1]));
+        try {
+          pixels = choose(cropped as tf.Tensor4D);
+        } finally {
+          cropped.dispose();
+        }
+      } else {
+        pixels = choose;
+      }
+      const limit = b * height * width;
+      for (const p of pixels) {
+        if (!(p >= 0 && p < limit)) {
+          throw new PatchcertError('INVALID_ARGUMENT', `Error in ResNetUNet.forwardAt: chosen pixels must be flat indices in [0, ${limit}), but got ${p}.`);
+        }
+      }
+      return this.headAt(h, pixels);
+    });
+  }
+
+  /**
+   * The encoder and decoder up to the head's two inputs, then `f` on them, in one tidy; the
+   * BatchNorm running statistics move after it (every BN layer of the pass reads the old ones).
+   */
+  private run<T extends tf.Tensor>(x: tf.Tensor4D, options: UNetForwardOptions, f: (h: HeadInputs) => T): T {
     const [, h, w, c] = x.shape;
     if (h !== this.inputShape[0] || w !== this.inputShape[1] || c !== this.inputShape[2]) {
       throw new PatchcertError(
@@ -149,38 +207,62 @@ export class ResNetUNet {
     const training = options.training ?? false;
     const update = training && (options.updateRunningStats ?? true);
     const pending: Array<[tf.Variable, tf.Tensor]> = [];
+    // When f throws, the tidy frees the pending statistics and nothing is assigned.
     const out = tf.tidy(() => {
-      const bn = (p: BatchNorm, t: tf.Tensor4D): tf.Tensor4D => this.batchNorm(p, t, training, update ? pending : null);
-      // The first convolutions read the images: no gradient with respect to them is computed.
-      const xOriginal = applyConv(this.convOriginalSize1, applyConv(this.convOriginalSize0, x, false, true), true, true);
-      const l0 = tf.relu(bn(this.layer0.bn, applyConv(this.layer0.conv, x, false)));
-      let l1: tf.Tensor4D = tf.maxPool(l0, [3, 3], [2, 2], 1);
-      for (const b of this.layer1) l1 = this.basicBlock(b, l1, bn);
-      let l2 = l1;
-      for (const b of this.layer2) l2 = this.basicBlock(b, l2, bn);
-      let l3 = l2;
-      for (const b of this.layer3) l3 = this.basicBlock(b, l3, bn);
-
-      const up = (t: tf.Tensor4D, like: tf.Tensor4D) => tf.image.resizeBilinear(t, [like.shape[1], like.shape[2]], true);
-      const lat = (conv: Conv, t: tf.Tensor4D) => applyConv(conv, t, true, true);
-      const s2 = lat(this.layer2_1x1, l2);
-      let d = up(lat(this.layer3_1x1, l3), s2);
-      d = tf.relu(applyConcatConv(this.convUp2, d, s2));
-      const s1 = lat(this.layer1_1x1, l1);
-      d = tf.relu(applyConcatConv(this.convUp1, up(d, s1), s1));
-      const s0 = lat(this.layer0_1x1, l0);
-      d = tf.relu(applyConcatConv(this.convUp0, up(d, s0), s0));
-      d = tf.relu(applyConcatConv(this.convOriginalSize2, up(d, xOriginal), xOriginal));
-      const result = applyConv(this.convLast, d);
+      const result = f(this.body(x, (p, t) => this.batchNorm(p, t, training, update ? pending : null)));
       for (const [, t] of pending) tf.keep(t);
       return result;
     });
-    // Running statistics move only after the pass, so every BN layer of this pass read the old ones.
     for (const [v, t] of pending) {
       v.assign(t);
       t.dispose();
     }
     return out;
+  }
+
+  /** Encoder and decoder: the upsampled decoder tensor and x_original, both `[B, H, W, bw]`. */
+  private body(x: tf.Tensor4D, bn: (p: BatchNorm, t: tf.Tensor4D) => tf.Tensor4D): HeadInputs {
+    // The first convolutions read the images: no gradient with respect to them is computed.
+    const xOriginal = applyConv(this.convOriginalSize1, applyConv(this.convOriginalSize0, x, false, true), true, true);
+    const l0 = tf.relu(bn(this.layer0.bn, applyConv(this.layer0.conv, x, false)));
+    let l1: tf.Tensor4D = tf.maxPool(l0, [3, 3], [2, 2], 1);
+    for (const b of this.layer1) l1 = this.basicBlock(b, l1, bn);
+    let l2 = l1;
+    for (const b of this.layer2) l2 = this.basicBlock(b, l2, bn);
+    let l3 = l2;
+    for (const b of this.layer3) l3 = this.basicBlock(b, l3, bn);
+
+    const up = (t: tf.Tensor4D, like: tf.Tensor4D) => tf.image.resizeBilinear(t, [like.shape[1], like.shape[2]], true);
+    const lat = (conv: Conv, t: tf.Tensor4D) => applyConv(conv, t, true, true);
+    const s2 = lat(this.layer2_1x1, l2);
+    let d = up(lat(this.layer3_1x1, l3), s2);
+    d = tf.relu(applyConcatConv(this.convUp2, d, s2));
+    const s1 = lat(this.layer1_1x1, l1);
+    d = tf.relu(applyConcatConv(this.convUp1, up(d, s1), s1));
+    const s0 = lat(this.layer0_1x1, l0);
+    d = tf.relu(applyConcatConv(this.convUp0, up(d, s0), s0));
+    return { up: up(d, xOriginal), skip: xOriginal };
+  }
+
+  /** conv_original_size2 + ReLU and conv_last over the whole image: `[B, H, W, classes]`. */
+  private head(h: HeadInputs): tf.Tensor4D {
+    return applyConv(this.convLast, tf.relu(applyConcatConv(this.convOriginalSize2, h.up, h.skip)));
+  }
+
+  /** {@link head} at the given flat pixels only: `[pixels, classes]`, rows as matMuls of gathered windows. */
+  private headAt(h: HeadInputs, pixels: Int32Array): tf.Tensor2D {
+    const c = this.convOriginalSize2;
+    const [kh, kw, , cout] = c.kernel.shape as [number, number, number, number];
+    const ca = h.up.shape[3];
+    const cb = h.skip.shape[3];
+    const part = (t: tf.Tensor4D, from: number, channels: number) =>
+      tf.matMul(
+        windowsAt(t, pixels, kh, kw, c.pad),
+        tf.reshape(tf.slice(c.kernel, [0, 0, from, 0], [kh, kw, channels, cout]), [kh * kw * channels, cout]) as tf.Tensor2D,
+      );
+    const z = tf.relu(tf.add(tf.add(part(h.up, 0, ca), part(h.skip, ca, cb)), c.bias!));
+    const last = this.convLast;
+    return tf.add(tf.matMul(z, tf.reshape(last.kernel, [cout, this.classes]) as tf.Tensor2D), last.bias!) as tf.Tensor2D;
   }
 
   /**
@@ -190,17 +272,23 @@ export class ResNetUNet {
    * @throws PatchcertError `INVALID_ARGUMENT` when the patch does not fit the image.
    */
   predictMargins(x: tf.Tensor4D, patch: number | [number, number], options: UNetForwardOptions = {}): tf.Tensor4D {
-    const [ph, pw] = typeof patch === 'number' ? [patch, patch] : patch;
+    const [ph, pw] = this.checkPatch(patch, 'predictMargins');
     const [h, w] = this.inputShape;
-    assert(
-      Number.isInteger(ph) && Number.isInteger(pw) && ph >= 1 && pw >= 1 && ph <= h && pw <= w,
-      () => `Error in ResNetUNet.predictMargins: patch must be positive integers no larger than ${h}×${w}, but got ${ph}×${pw}.`,
-    );
     const full = this.forward(x, options);
     if (ph === 1 && pw === 1) return full;
     const cropped = tf.slice(full, [0, 0, 0, 0], [-1, h - ph + 1, w - pw + 1, -1]);
     full.dispose();
     return cropped;
+  }
+
+  private checkPatch(patch: number | [number, number], method: string): [number, number] {
+    const [ph, pw] = typeof patch === 'number' ? [patch, patch] : patch;
+    const [h, w] = this.inputShape;
+    assert(
+      Number.isInteger(ph) && Number.isInteger(pw) && ph >= 1 && pw >= 1 && ph <= h && pw <= w,
+      () => `Error in ResNetUNet.${method}: patch must be positive integers no larger than ${h}×${w}, but got ${ph}×${pw}.`,
+    );
+    return [ph, pw];
   }
 
   /** The trainable variables (conv kernels and biases, BN scale and shift). */

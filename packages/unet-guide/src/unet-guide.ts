@@ -32,6 +32,16 @@ export interface UNetGuideOptions {
   transposeCoordinates?: boolean;
 }
 
+/** The rows of the U-Net's MSE: one per distinct drawn cell. */
+interface FitRows {
+  /** Flat full-image pixels n·H·W + r·W + c of the cells' corners. */
+  pixels: Int32Array;
+  /** True margins `[rows, classes]`. */
+  values: Float32Array;
+  /** Draws per row (repeated draws of one cell share its true bound). */
+  weights: Float32Array;
+}
+
 /** What {@link UNetGuide.getState} returns: everything needed to resume exactly. */
 export interface UNetGuideState {
   format: 'patchcert-unet-guide/1';
@@ -142,10 +152,11 @@ export class UNetGuide {
   fit(x: tf.Tensor4D, sample: GuidedSample, margins: ArrayLike<number> | tf.Tensor): number {
     const targets = margins instanceof tf.Tensor ? margins.dataSync() : margins;
     this.checkTargets(x.shape[0], sample, targets);
-    const { value, grads } = tf.variableGrads(() => {
-      const p = this.unet.predictMargins(x, this.patch, { training: true, updateRunningStats: true });
-      return this.loss(p, sample, targets);
-    }, this.unet.trainableVariables());
+    const rows = this.fitRows(sample, targets);
+    const { value, grads } = tf.variableGrads(
+      () => this.rowLoss(this.unet.forwardAt(x, this.patch, { training: true, updateRunningStats: true }, rows.pixels), sample, rows),
+      this.unet.trainableVariables(),
+    );
     return this.step(value, grads);
   }
 
@@ -162,18 +173,59 @@ export class UNetGuide {
    */
   sampleAndFit(x: tf.Tensor4D, rng: Rng, bound: (sample: GuidedSample) => ArrayLike<number>): { sample: GuidedSample; loss: number } {
     let sample: GuidedSample | undefined;
+    let rows: FitRows | undefined;
     // The U-Net's pass, backward pass and Adam step run on a tape of their own, and only the
     // bounds go on the caller's (the classifier's) tape: see own-tape.ts.
     return withOwnTape((onCallerTape) => {
       const { value, grads } = tf.variableGrads(() => {
-        const p = this.unet.predictMargins(x, this.patch, { training: true, updateRunningStats: true });
-        sample = this.draw(p.dataSync(), p.shape, rng);
-        const targets = onCallerTape(() => bound(sample!));
-        this.checkTargets(x.shape[0], sample, targets);
-        return this.loss(p, sample, targets);
+        const at = this.unet.forwardAt(x, this.patch, { training: true, updateRunningStats: true }, (p) => {
+          sample = this.draw(p.dataSync(), p.shape, rng);
+          const targets = onCallerTape(() => bound(sample!));
+          this.checkTargets(x.shape[0], sample, targets);
+          rows = this.fitRows(sample, targets);
+          return rows.pixels;
+        });
+        return this.rowLoss(at, sample!, rows!);
       }, this.unet.trainableVariables());
       return { sample: sample!, loss: this.step(value, grads) };
     });
+  }
+
+  /**
+   * The distinct drawn cells of `sample` as the rows the U-Net's MSE is taken over: full-image
+   * pixels (a cell's corner), their true margins and how many draws hit each.
+   */
+  private fitRows(sample: GuidedSample, targets: ArrayLike<number>): FitRows {
+    const { batch, width, classes, counts, cellSlots } = sample;
+    const [rows, cols] = sample.grid;
+    const [h, w] = this.unet.inputShape;
+    const cells = rows * cols;
+    const total = counts.reduce((a, b) => a + b, 0);
+    const pixels = new Int32Array(total);
+    const values = new Float32Array(total * classes);
+    const weights = new Float32Array(total);
+    let m = 0;
+    for (let n = 0; n < batch; n++) {
+      for (let cell = 0; cell < cells; cell++) {
+        const slot = cellSlots[n * cells + cell]!;
+        if (slot < 0) continue;
+        pixels[m] = (n * h + Math.floor(cell / cols)) * w + (cell % cols);
+        weights[m] = sample.cellCounts[n * cells + cell]!;
+        const src = (n * width + slot) * classes;
+        for (let j = 0; j < classes; j++) values[m * classes + j] = targets[src + j]!;
+        m++;
+      }
+    }
+    return { pixels, values, weights };
+  }
+
+  /** The MSE of {@link loss} from the U-Net's predictions at the rows of {@link fitRows}. */
+  private rowLoss(at: tf.Tensor2D, sample: GuidedSample, rows: FitRows): tf.Scalar {
+    const { classes, batch, drawsPerClass } = sample;
+    const m = rows.pixels.length;
+    const d = tf.sub(at, tf.tensor2d(rows.values, [m, classes]));
+    const weighted = tf.mul(tf.tensor2d(rows.weights, [m, 1]), tf.square(d));
+    return tf.div(tf.sum(weighted), batch * classes * drawsPerClass * classes) as tf.Scalar;
   }
 
   private draw(values: ArrayLike<number>, shape: [number, number, number, number], rng: Rng): GuidedSample {

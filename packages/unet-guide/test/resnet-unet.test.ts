@@ -127,6 +127,56 @@ unetSuite('should train: gradients reach every trainable variable', async () => 
   await initBackend('wasm');
 });
 
+unetSuite('[forwardAt] should equal the rows of the full map at the chosen pixels, corners included, with the same gradients', async () => {
+  await initTrainingBackend();
+  for (const [shape, patch] of [[[28, 28, 1], 2], [[32, 32, 3], 5]] as Array<[[number, number, number], number]>) {
+    const [h, w, c] = shape;
+    const unet = new ResNetUNet({ inputShape: shape, seed: 21 });
+    const b = 3;
+    const x = tf.randomUniform([b, h, w, c], 0, 1, 'float32', 22) as tf.Tensor4D;
+    // Corners and edges of every image's feasible grid, plus a few inside; a repeat too.
+    const rows = h - patch + 1;
+    const cols = w - patch + 1;
+    const cells: Array<[number, number, number]> = [];
+    for (let n = 0; n < b; n++) {
+      for (const [r, q] of [[0, 0], [0, cols - 1], [rows - 1, 0], [rows - 1, cols - 1], [0, 7], [9, 0], [rows - 1, 4], [5, cols - 1], [11, 13]]) cells.push([n, r!, q!]);
+    }
+    cells.push([1, 11, 13]);
+    const pixels = Int32Array.from(cells, ([n, r, q]) => (n * h + r) * w + q);
+    const weights = tf.randomUniform([pixels.length, unet.classes], -1, 1, 'float32', 23);
+    // The naive way: the whole map, rows gathered from it.
+    const dense = () => tf.sum(tf.mul(weights, tf.gather(tf.reshape(unet.forward(x, { training: true, updateRunningStats: false }), [b * h * w, unet.classes]), tf.tensor1d(pixels, 'int32')))) as tf.Scalar;
+    let seen: number[] = [];
+    const sparse = () => tf.sum(tf.mul(weights, unet.forwardAt(x, patch, { training: true, updateRunningStats: false }, (cropped) => {
+      seen = cropped.shape;
+      return pixels;
+    }))) as tf.Scalar;
+    const want = tf.variableGrads(dense, unet.trainableVariables());
+    const got = tf.variableGrads(sparse, unet.trainableVariables());
+    assert.equal(seen, [b, rows, cols, unet.classes], 'choose sees the cropped map');
+    const lw = want.value.dataSync()[0]!;
+    const lg = got.value.dataSync()[0]!;
+    assert.ok(Math.abs(lw - lg) <= 1e-4 * Math.max(1, Math.abs(lw)), `value ${lg} vs ${lw}`);
+    let worst = 0;
+    for (const v of unet.trainableVariables()) {
+      const a = want.grads[v.name]!.dataSync();
+      const g = got.grads[v.name]!.dataSync();
+      const scale = Math.max(1e-3, ...Array.from(a, Math.abs));
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - g[i]!) / scale);
+    }
+    // float32 sums in another order (BatchNorm's batch-statistic gradients cancel): ~1e-4 measured; a wrong row or tap is O(1).
+    assert.ok(worst < 1e-3, `largest gradient difference ${worst} (relative to each variable's largest entry)`);
+    // Pixels known before the pass give the same rows without the full map.
+    const direct = tf.tidy(() => Array.from(unet.forwardAt(x, patch, { training: true, updateRunningStats: false }, pixels).dataSync()));
+    const viaChoose = tf.tidy(() => Array.from(unet.forwardAt(x, patch, { training: true, updateRunningStats: false }, () => pixels).dataSync()));
+    assert.equal(direct, viaChoose);
+    throwsCode(() => unet.forwardAt(x, patch, {}, Int32Array.of(b * h * w)), 'INVALID_ARGUMENT');
+    tf.dispose([x, weights, want.value, got.value, ...Object.values(want.grads), ...Object.values(got.grads)]);
+    unet.dispose();
+  }
+  await initBackend('wasm');
+});
+
 unetSuite('[semantics] should rely on tfjs ops that upsample with align_corners=True and max-pool with −∞ padding', () => {
   // PyTorch: interpolate([[0,1],[2,4]], size 3, bilinear, align_corners=True) and MaxPool2d(3, 2, 1).
   const up = tf.tidy(() => Array.from(tf.image.resizeBilinear(tf.tensor4d([0, 1, 2, 4], [1, 2, 2, 1]), [3, 3], true).dataSync()));
