@@ -6,3 +6,5 @@ export { windowSums } from './window-sums';
 export { conv2dBackpropFilter } from './conv2d-backprop-filter';
 export { sumLeading } from './sum-leading';
 export { gatherRuns } from './gather-runs';
+export { maxPoolGrad } from './max-pool-grad';
+export { resizeBilinearGrad } from './resize-bilinear-grad';

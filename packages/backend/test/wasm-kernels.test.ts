@@ -302,6 +302,101 @@ avgPoolGrad.run();
 
 // ---
 
+const maxPoolGrad = suite('MaxPoolGrad');
+
+const MAX_POOL_CASES: { tag: string; x: [number, number, number, number]; filter: [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number }[] = [
+  { tag: 'U-Net 3x3 s2 pad 1', x: [3, 14, 14, 6], filter: [3, 3], strides: 2, pad: 1 },
+  { tag: '2x2 s2 valid', x: [2, 8, 8, 3], filter: [2, 2], strides: 2, pad: 'valid' },
+  { tag: '3x2 s1x2 same, odd sizes, 5 channels', x: [2, 7, 9, 5], filter: [3, 2], strides: [1, 2], pad: 'same' },
+  { tag: '3x3 s1 same, overlapping windows', x: [1, 6, 5, 2], filter: [3, 3], strides: 1, pad: 'same' },
+];
+
+for (const c of MAX_POOL_CASES) {
+  maxPoolGrad(`[${c.tag}] should match the cpu backend`, async () => {
+    const xv = seededNormal(size(c.x), 51);
+    const outs = tf.tidy(() => tf.maxPool(tf.zeros(c.x) as tf.Tensor4D, c.filter, c.strides, c.pad).shape);
+    const wv = seededNormal(size(outs), 52);
+    await assertWasmMatchesCpu(
+      () => {
+        const w = tf.tensor(wv, outs);
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, c.filter, c.strides, c.pad), w)))(tf.tensor(xv, c.x));
+      },
+      KERNEL_TOLERANCE,
+      c.tag,
+    );
+  });
+}
+
+maxPoolGrad('should send each dy to the first maximum of its window, padding never', async () => {
+  // Ties: a constant map, windows 2×2 stride 1 'valid' on 3×3; every window's first pixel is
+  // its top-left one. All −∞ (as padding would read): nothing is passed.
+  for (const backend of ['cpu', 'wasm']) {
+    await initBackend(backend);
+    const g = tf.tidy(() => Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 1, 'valid')))(tf.ones([1, 3, 3, 1])).dataSync()));
+    assert.equal(g, [1, 1, 0, 1, 1, 0, 0, 0, 0], backend);
+    const none = tf.tidy(() => Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 3, 2, 1)))(tf.fill([1, 3, 3, 1], -Infinity)).dataSync()));
+    assert.equal(none, new Array(9).fill(0), backend);
+  }
+});
+
+maxPoolGrad.run();
+
+// ---
+
+const resizeGrad = suite('ResizeBilinearGrad');
+
+for (const c of [
+  { tag: 'U-Net 14->28 aligned, 6 channels', x: [2, 14, 14, 6], size: [28, 28], align: true },
+  { tag: 'U-Net 2->4 aligned, 24 channels', x: [3, 2, 2, 24], size: [4, 4], align: true },
+  { tag: '7->14 aligned, non-square 5x7, 3 channels', x: [2, 5, 7, 3], size: [9, 14], align: true },
+  { tag: '4->7 unaligned, 5 channels', x: [2, 4, 4, 5], size: [7, 7], align: false },
+  { tag: '6->3 aligned (downsampling)', x: [1, 6, 6, 4], size: [3, 3], align: true },
+  { tag: 'to one row (aligned, out 1)', x: [1, 3, 4, 2], size: [1, 4], align: true },
+] as Array<{ tag: string; x: [number, number, number, number]; size: [number, number]; align: boolean }>) {
+  resizeGrad(`[${c.tag}] should match a plain loop${c.x[1] === c.x[2] ? ' and the cpu backend' : ''}`, async () => {
+    const xv = seededNormal(size(c.x), 61);
+    const [b, h, w, ch] = c.x;
+    const [oh, ow] = c.size;
+    const outs = [b, oh, ow, ch];
+    const wv = seededNormal(size(outs), 62);
+    const grad = () => {
+      const wt = tf.tensor(wv, outs);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeBilinear(t as tf.Tensor4D, c.size, c.align), wt)))(tf.tensor(xv, c.x));
+    };
+    // d/dx Σ w·resize(x): every output pixel's weight goes to its four source pixels with the lerp
+    // weights (source = out · (in − 1)/(out − 1) aligned, out · in/out otherwise).
+    const scale = (i: number, o: number) => (c.align && o > 1 ? (i - 1) / (o - 1) : i / o);
+    const want = new Float64Array(size(c.x));
+    for (let n = 0; n < b; n++) {
+      for (let r = 0; r < oh; r++) {
+        const fy = r * scale(h, oh);
+        const [y0, y1, ly] = [Math.floor(fy), Math.min(Math.ceil(fy), h - 1), fy - Math.floor(fy)];
+        for (let q = 0; q < ow; q++) {
+          const fx = q * scale(w, ow);
+          const [x0, x1, lx] = [Math.floor(fx), Math.min(Math.ceil(fx), w - 1), fx - Math.floor(fx)];
+          for (let k = 0; k < ch; k++) {
+            const g = wv[((n * oh + r) * ow + q) * ch + k]!;
+            want[((n * h + y0) * w + x0) * ch + k]! += g * (1 - ly) * (1 - lx);
+            want[((n * h + y0) * w + x1) * ch + k]! += g * (1 - ly) * lx;
+            want[((n * h + y1) * w + x0) * ch + k]! += g * ly * (1 - lx);
+            want[((n * h + y1) * w + x1) * ch + k]! += g * ly * lx;
+          }
+        }
+      }
+    }
+    await initBackend('wasm');
+    const got = tf.tidy(() => grad().dataSync());
+    assertClose(got, want, KERNEL_TOLERANCE, `${c.tag}: wasm vs plain loop`);
+    // tfjs-backend-cpu's own gradient swaps height and width in its output shape, so it is a
+    // second reference only for square inputs.
+    if (h === w) await assertWasmMatchesCpu(grad, KERNEL_TOLERANCE, c.tag);
+  });
+}
+
+resizeGrad.run();
+
+// ---
+
 const gather = suite('GatherV2');
 
 for (const c of [

@@ -1,8 +1,8 @@
 // Registers patchcert's kernels. On wasm: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
 // training needs (Conv2DBackpropFilter, UnsortedSegmentSum), faster replacements for slow stock
 // paths (AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
-// keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy,
-// Slice as block copies, Sum over leading axes) and patchcert's own kernels (PcIntervalRelu and its
+// keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy, MaxPoolGrad,
+// ResizeBilinearGrad, Slice as block copies, Sum over leading axes) and patchcert's own kernels (PcIntervalRelu and its
 // gradient, and PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies,
 // PcReluElidedMargins, PcWindowSums and PcWindowReluMargins for certification's MLP path,
 // PcReluDenseReluMargins and PcDenseTailMargins for the CNNs' dense tail). On cpu: patchcert's
@@ -13,6 +13,8 @@ import { avgPoolGradConfig } from './wasm/AvgPoolGrad.js';
 import { batchMatMulConfig } from './wasm/BatchMatMul.js';
 import { castConfig } from './wasm/Cast.js';
 import { gatherV2Config } from './wasm/GatherV2.js';
+import { maxPoolGradConfig } from './wasm/MaxPoolGrad.js';
+import { resizeBilinearGradConfig } from './wasm/ResizeBilinearGrad.js';
 import { identityConfig } from './wasm/Identity.js';
 import { sliceConfig } from './wasm/Slice.js';
 import { sumConfig } from './wasm/Sum.js';
@@ -46,6 +48,8 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   conv2DBackpropInputConfig,
   gatherV2Config,
   identityConfig,
+  maxPoolGradConfig,
+  resizeBilinearGradConfig,
   sliceConfig,
   sumConfig,
   transposeConfig,
@@ -97,7 +101,7 @@ export function registerWasmKernels(): void {
 
 /**
  * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (AvgPoolGrad,
- * BatchMatMul, Cast, Conv2DBackpropInput, GatherV2, Identity, Slice, Sum, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
+ * BatchMatMul, Cast, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, ResizeBilinearGrad, Slice, Sum, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
  * {@link registerWasmKernels} switches back.
  */
 export function restoreStockWasmKernels(): void {

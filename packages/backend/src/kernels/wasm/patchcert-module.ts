@@ -51,6 +51,14 @@ export interface PatchcertWasm {
     batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
     fh: number, fw: number, sh: number, sw: number, top: number, left: number,
   ): void;
+  /** MaxPoolGrad's loop; see assembly/max-pool-grad.ts. */
+  maxPoolGrad(
+    x: number, dy: number, dx: number,
+    batch: number, inH: number, inW: number, c: number, outH: number, outW: number,
+    fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+  ): void;
+  /** ResizeBilinearGrad's loop; see assembly/resize-bilinear-grad.ts. */
+  resizeBilinearGrad(dy: number, dx: number, batch: number, inH: number, inW: number, c: number, outH: number, outW: number, sy: number, sx: number): void;
   /** Sum's loop over leading axes: out[c] = Σ_r x[r, c]; see assembly/sum-leading.ts. */
   sumLeading(x: number, out: number, rows: number, cols: number): void;
 }
