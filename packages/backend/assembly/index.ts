@@ -8,3 +8,4 @@ export { sumLeading } from './sum-leading';
 export { gatherRuns } from './gather-runs';
 export { maxPoolGrad } from './max-pool-grad';
 export { resizeBilinearGrad } from './resize-bilinear-grad';
+export { channelBroadcast } from './channel-broadcast';

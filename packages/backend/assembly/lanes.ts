@@ -25,3 +25,19 @@ export function addLanes(p: usize, v: v128, n: i32): void {
   if (n > 2) store<f32>(p, load<f32>(p, 8) + f32x4.extract_lane(v, 2), 8);
 }
 
+
+/** Stores the first `n` (≤ 0…4) lanes of `v` at `p`, leaving the floats after them alone. */
+@inline
+export function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  if (n == 2) {
+    v128.store64_lane(p, v, 0);
+    return;
+  }
+  if (n > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}

@@ -397,6 +397,43 @@ resizeGrad.run();
 
 // ---
 
+const channelOps = suite('Add/Sub/Multiply/RealDiv with a per-channel operand');
+
+for (const c of [
+  { tag: 'BatchNorm [4, 14, 14, 6] · [6]', big: [4, 14, 14, 6], small: [6] },
+  { tag: '[5, 3] · [3]: a tail of 3 floats', big: [5, 3], small: [3] },
+  { tag: '[2, 7, 7, 24] · [1, 1, 1, 24]', big: [2, 7, 7, 24], small: [1, 1, 1, 24] },
+  { tag: '[3, 5, 4] · [1, 4]', big: [3, 5, 4], small: [1, 4] },
+  { tag: '[9, 1] · [1]', big: [9, 1], small: [1] },
+  { tag: '[2, 3, 10] · [10] (period 20)', big: [2, 3, 10], small: [10] },
+]) {
+  channelOps(`[${c.tag}] should match the cpu backend in both orders, gradients included`, async () => {
+    const bv = seededNormal(size(c.big), 71);
+    // Away from zero, so division is well conditioned.
+    const sv = Float32Array.from(seededNormal(size(c.small), 72), (v) => (v >= 0 ? 0.5 + v : v - 0.5));
+    await assertWasmMatchesCpu(
+      () => {
+        const big = tf.tensor(bv, c.big);
+        const small = tf.tensor(sv, c.small);
+        const out: tf.Tensor[] = [];
+        for (const op of [tf.add, tf.sub, tf.mul, tf.div]) {
+          out.push(op(big, small), op(small, big));
+          const w = tf.tensor(seededNormal(size(c.big), 73), c.big);
+          const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(op(x, y), w)))([big, small]);
+          out.push(ga!, gb!);
+        }
+        return out;
+      },
+      KERNEL_TOLERANCE,
+      c.tag,
+    );
+  });
+}
+
+channelOps.run();
+
+// ---
+
 const gather = suite('GatherV2');
 
 for (const c of [

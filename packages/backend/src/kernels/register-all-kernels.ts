@@ -1,6 +1,6 @@
 // Registers patchcert's kernels. On wasm: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
 // training needs (Conv2DBackpropFilter, UnsortedSegmentSum), faster replacements for slow stock
-// paths (AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
+// paths (Add/Sub/Multiply/RealDiv with a per-channel operand, AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
 // keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy, MaxPoolGrad,
 // ResizeBilinearGrad, Slice as block copies, Sum over leading axes) and patchcert's own kernels (PcIntervalRelu and its
 // gradient, and PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies,
@@ -10,6 +10,7 @@
 // changes. Imported only by initBackend.
 import { tf } from '../tf.js';
 import { avgPoolGradConfig } from './wasm/AvgPoolGrad.js';
+import { addConfig, multiplyConfig, realDivConfig, subConfig } from './wasm/ChannelBroadcast.js';
 import { batchMatMulConfig } from './wasm/BatchMatMul.js';
 import { castConfig } from './wasm/Cast.js';
 import { gatherV2Config } from './wasm/GatherV2.js';
@@ -41,6 +42,7 @@ import {
 
 /** Every patchcert wasm kernel, in registration order. */
 export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
+  addConfig,
   avgPoolGradConfig,
   batchMatMulConfig,
   castConfig,
@@ -49,8 +51,11 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   gatherV2Config,
   identityConfig,
   maxPoolGradConfig,
+  multiplyConfig,
+  realDivConfig,
   resizeBilinearGradConfig,
   sliceConfig,
+  subConfig,
   sumConfig,
   transposeConfig,
   unsortedSegmentSumConfig,
@@ -101,7 +106,7 @@ export function registerWasmKernels(): void {
 
 /**
  * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (AvgPoolGrad,
- * BatchMatMul, Cast, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, ResizeBilinearGrad, Slice, Sum, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
+ * Add, BatchMatMul, Cast, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Multiply, RealDiv, ResizeBilinearGrad, Slice, Sub, Sum, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
  * {@link registerWasmKernels} switches back.
  */
 export function restoreStockWasmKernels(): void {

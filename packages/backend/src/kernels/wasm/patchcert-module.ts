@@ -59,6 +59,8 @@ export interface PatchcertWasm {
   ): void;
   /** ResizeBilinearGrad's loop; see assembly/resize-bilinear-grad.ts. */
   resizeBilinearGrad(dy: number, dx: number, batch: number, inH: number, inW: number, c: number, outH: number, outW: number, sy: number, sx: number): void;
+  /** Add/Sub/Multiply/RealDiv (op 0-3) with a per-channel operand; see assembly/channel-broadcast.ts. */
+  channelBroadcast(op: number, x: number, pattern: number, out: number, total: number, period: number, flip: boolean): void;
   /** Sum's loop over leading axes: out[c] = Σ_r x[r, c]; see assembly/sum-leading.ts. */
   sumLeading(x: number, out: number, rows: number, cols: number): void;
 }
