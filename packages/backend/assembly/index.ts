@@ -9,3 +9,5 @@ export { gatherRuns } from './gather-runs';
 export { maxPoolGrad } from './max-pool-grad';
 export { resizeBilinearGrad } from './resize-bilinear-grad';
 export { channelBroadcast } from './channel-broadcast';
+export { segmentSum } from './segment-sum';
+export { rowTimesMatrix, batchedOuter } from './small-batch-matmul';

@@ -20,6 +20,11 @@ export function addLanes(p: usize, v: v128, n: i32): void {
     v128.store(p, f32x4.add(v128.load(p), v));
     return;
   }
+  if (n == 2) {
+    // One 8-byte load and store rather than two scalar round trips (C = 6 leaves 2 lanes).
+    v128.store64_lane(p, f32x4.add(v128.load64_zero(p), v), 0);
+    return;
+  }
   if (n > 0) store<f32>(p, load<f32>(p) + f32x4.extract_lane(v, 0));
   if (n > 1) store<f32>(p, load<f32>(p, 4) + f32x4.extract_lane(v, 1), 4);
   if (n > 2) store<f32>(p, load<f32>(p, 8) + f32x4.extract_lane(v, 2), 8);

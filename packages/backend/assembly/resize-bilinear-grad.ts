@@ -18,40 +18,40 @@ function addScaled(dst: usize, src: usize, w: v128, n: i32): void {
 }
 
 /**
- * The input gradient of an NHWC bilinear resize without half-pixel centres: output pixel (r, q)
- * read input rows ⌊r·sy⌋ and min(⌈r·sy⌉, inH − 1) (and likewise columns) with the lerp weights,
- * so its dy goes back to those four pixels with the same weights, as in tfjs-backend-cpu.
- * `sy`/`sx` are the scales (in − 1)/(out − 1) with aligned corners, in/out otherwise. Shapes
- * (float32): dy [batch, outH, outW, c], dx [batch, inH, inW, c] (overwritten).
+ * The input gradient of an NHWC bilinear resize: output pixel (r, q) read input rows y0[r],
+ * y1[r] with weight ly[r] on y1 (and likewise columns), so its dy goes back to those four
+ * pixels with the same weights. The tables hold, per output row and per output column, the two
+ * source offsets (i32: rows in input rows, columns in bytes within a row) and the lerp weight
+ * (f32), 12 bytes an entry, computed by the caller (src/kernels/wasm/ResizeBilinearGrad.ts).
+ * Shapes (float32): dy [batch, outH, outW, c], dx [batch, inH, inW, c] (overwritten).
  */
 export function resizeBilinearGrad(
-  dy: usize, dx: usize,
-  batch: i32, inH: i32, inW: i32, c: i32, outH: i32, outW: i32, sy: f64, sx: f64,
+  dy: usize, dx: usize, rowTable: usize, colTable: usize,
+  batch: i32, inH: i32, inW: i32, c: i32, outH: i32, outW: i32,
 ): void {
   const pix = <usize>c << 2;
-  const image = <usize>(inH * inW) * pix;
+  const rowBytes = <usize>inW * pix;
+  const image = <usize>inH * rowBytes;
   memory.fill(dx, 0, <usize>batch * image);
   let g = dy;
   for (let n = 0; n < batch; n++) {
     const img = dx + <usize>n * image;
+    let rt = rowTable;
     for (let r = 0; r < outH; r++) {
-      const fy = <f64>r * sy;
-      const y0 = <i32>Math.floor(fy);
-      const y1 = min(<i32>Math.ceil(fy), inH - 1);
-      const ly = fy - <f64>y0;
-      const rowTop = img + <usize>(y0 * inW) * pix;
-      const rowBottom = img + <usize>(y1 * inW) * pix;
+      const rowTop = img + <usize>load<i32>(rt) * rowBytes;
+      const rowBottom = img + <usize>load<i32>(rt, 4) * rowBytes;
+      const ly = load<f32>(rt, 8);
+      rt += 12;
+      let ct = colTable;
       for (let q = 0; q < outW; q++) {
-        const fx = <f64>q * sx;
-        const x0 = <i32>Math.floor(fx);
-        const x1 = min(<i32>Math.ceil(fx), inW - 1);
-        const lx = fx - <f64>x0;
-        const left = <usize>x0 * pix;
-        const right = <usize>x1 * pix;
-        addScaled(rowTop + left, g, f32x4.splat(<f32>((1 - ly) * (1 - lx))), c);
-        addScaled(rowTop + right, g, f32x4.splat(<f32>((1 - ly) * lx)), c);
-        addScaled(rowBottom + left, g, f32x4.splat(<f32>(ly * (1 - lx))), c);
-        addScaled(rowBottom + right, g, f32x4.splat(<f32>(ly * lx)), c);
+        const left = <usize>load<i32>(ct);
+        const right = <usize>load<i32>(ct, 4);
+        const lx = load<f32>(ct, 8);
+        ct += 12;
+        addScaled(rowTop + left, g, f32x4.splat((1 - ly) * (1 - lx)), c);
+        addScaled(rowTop + right, g, f32x4.splat((1 - ly) * lx), c);
+        addScaled(rowBottom + left, g, f32x4.splat(ly * (1 - lx)), c);
+        addScaled(rowBottom + right, g, f32x4.splat(ly * lx), c);
         g += pix;
       }
     }

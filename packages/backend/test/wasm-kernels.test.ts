@@ -178,6 +178,12 @@ const MATMUL_CASES: Array<{ tag: string; a: number[]; b: number[]; ta: boolean; 
   { tag: 'u·Bᵀ, 2-D', a: [1, 30], b: [12, 30], ta: false, tb: true },
   { tag: 'outer product, transposeA broadcast', a: [1, 1, 6], b: [4, 1, 5], ta: true, tb: false },
   { tag: 'outer product, plain 2-D', a: [6, 1], b: [1, 5], ta: false, tb: false },
+  { tag: 'outer product, transposeA batched (loop; 255 = 63 vectors + 3)', a: [7, 1, 4], b: [7, 1, 255], ta: true, tb: false },
+  { tag: 'row times matrix (bounds rows plan; loop)', a: [9, 1, 4], b: [9, 4, 255], ta: false, tb: false },
+  { tag: 'row times matrix, rank 4, k 25, n 6', a: [2, 3, 1, 25], b: [2, 3, 25, 6], ta: false, tb: false },
+  { tag: 'row times matrix, k 1, n 2', a: [5, 1, 1], b: [5, 1, 2], ta: false, tb: false },
+  { tag: 'row times matrix, broadcast batch (stock)', a: [1, 1, 4], b: [3, 4, 7], ta: false, tb: false },
+  { tag: 'row times matrix, k 65 (stock)', a: [2, 1, 65], b: [2, 65, 3], ta: false, tb: false },
 ];
 
 for (const c of MATMUL_CASES) {
@@ -234,6 +240,18 @@ segmentSum('should match the cpu backend for the gradient of gather', async () =
     KERNEL_TOLERANCE,
     'gather grad',
   );
+});
+
+segmentSum('should match the cpu backend for rows of 255 floats (63 vectors and a tail of 3) and of 1', async () => {
+  for (const row of [255, 1]) {
+    const xv = seededNormal(50 * row, 9);
+    const ids = Int32Array.from({ length: 50 }, (_, i) => (i % 7 === 3 ? -1 : (i * 5) % 11));
+    await assertWasmMatchesCpu(
+      () => tf.unsortedSegmentSum(tf.tensor2d(xv, [50, row]), tf.tensor1d(ids, 'int32'), 12),
+      KERNEL_TOLERANCE,
+      `row ${row}`,
+    );
+  }
 });
 
 segmentSum('should throw SHAPE_MISMATCH when segmentIds is not a prefix of the data shape', async () => {

@@ -1,5 +1,6 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, disposeIntermediates, runStock, stockConfig, type KernelArgs } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, disposeIntermediates, runStock, stockConfig, type KernelArgs, type WasmBackend } from './wasm-backend.js';
+import { patchcertWasm } from './patchcert-module.js';
 
 // Why this replaces the stock kernel: stock wasm BatchMatMul with transposeA or transposeB leaves
 // XNNPACK's fast path for a strided loop (measured ~45 ms against 3.6 ms for the same
@@ -32,6 +33,15 @@ function outerProduct(args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo, tran
   const rb = b.shape.length;
   const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
   const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const module = sameBatch(a, b) ? patchcertWasm(args.backend as WasmBackend) : undefined;
+  if (module !== undefined) {
+    // The stock Multiply broadcasts [.., m, 1]·[.., 1, n] through its generic indexed loop.
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
+    const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+    module.batchedOuter(at(a), at(b), at(out), batchSize(a), m, n);
+    return out;
+  }
   const column = runStock(tf.Reshape, { inputs: { x: a }, backend: args.backend, attrs: { shape: [...a.shape.slice(0, -2), m, 1] } });
   const row = runStock(tf.Reshape, { inputs: { x: b }, backend: args.backend, attrs: { shape: [...b.shape.slice(0, -2), 1, n] } });
   try {
@@ -84,6 +94,36 @@ function transposedMatVec(
   }
 }
 
+/** Both operands have the same batch dimensions (no batch broadcasting). */
+function sameBatch(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
+  const ba = a.shape.slice(0, -2);
+  const bb = b.shape.slice(0, -2);
+  return ba.length === bb.length && ba.every((d, i) => d === bb[i]);
+}
+
+/** Inner dimensions up to which a row times a matrix runs patchcert's loop. */
+const ROW_TIMES_MATRIX_MAX_K = 64;
+
+/**
+ * [.., 1, K]·[.., K, N] with a small K, batched (bounds' first dense layer at a patch's K
+ * pixels, one product per location): patchcert's loop (assembly/small-batch-matmul.ts), where
+ * the stock kernel spends its time on per-entry overhead (6 ms for [2560,1,4]·[2560,4,255]).
+ * Undefined for other shapes.
+ */
+function rowTimesMatrix(args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | undefined {
+  const ra = a.shape.length;
+  const k = a.shape[ra - 1]!;
+  if (ra < 3 || a.shape[ra - 2] !== 1 || k > ROW_TIMES_MATRIX_MAX_K || b.shape[b.shape.length - 2] !== k || !sameBatch(a, b)) return undefined;
+  const backend = args.backend as WasmBackend;
+  const module = patchcertWasm(backend);
+  if (module === undefined) return undefined;
+  const n = b.shape[b.shape.length - 1]!;
+  const out = backend.makeOutput([...a.shape.slice(0, -1), n], 'float32');
+  const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+  module.rowTimesMatrix(at(a), at(b), at(out), batchSize(a), k, n);
+  return out;
+}
+
 function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
@@ -92,7 +132,7 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const innerA = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
   const innerB = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
   if (innerA === 1 && innerB === 1) return outerProduct(args, a, b, transposeA, transposeB);
-  if (!transposeA && !transposeB) return runStock(tf.BatchMatMul, args);
+  if (!transposeA && !transposeB) return rowTimesMatrix(args, a, b) ?? runStock(tf.BatchMatMul, args);
   const vectorResult = transposedMatVec(args, a, b, transposeA, transposeB);
   if (vectorResult !== undefined) return vectorResult;
   // Only an unbatched plain product reaches XNNPACK; batched ones take the same loop either way
@@ -116,9 +156,10 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
 
 /**
  * wasm `BatchMatMul`: unbatched transposed products as an explicit transpose plus the stock plain
- * product (same results, 10–20× faster), products over an inner dimension of 1 as one
- * broadcasting Multiply, transposed matrix-vector products as the plain product of the vector;
- * everything else goes straight to the stock kernel.
+ * product (same results, 10–20× faster), products over an inner dimension of 1 as outer
+ * products (patchcert's loop, else one broadcasting Multiply), batched rows times small
+ * matrices by patchcert's loop, transposed matrix-vector products as the plain product of the
+ * vector; everything else goes straight to the stock kernel.
  */
 export const batchMatMulConfig: tf.KernelConfig = {
   kernelName: tf.BatchMatMul,

@@ -17,13 +17,34 @@ function resizeBilinearGrad(args: KernelArgs): tf.TensorInfo {
   if (module === undefined) return runStock(tf.ResizeBilinearGrad, args);
   const [batch, inH, inW, c] = images.shape as [number, number, number, number];
   const [, outH, outW] = dy.shape as [number, number, number, number];
-  // Source coordinate = output coordinate × scale; aligned corners map the end pixels onto each other.
+  // Source coordinate = output coordinate × scale; aligned corners map the end pixels onto each
+  // other. Per output row (and column): the two source rows (columns, as byte offsets in a row)
+  // and the lerp weight, as tfjs-backend-cpu computes them (in double, then float32 products).
   const scale = (input: number, output: number) => (alignCorners && output > 1 ? (input - 1) / (output - 1) : input / output);
+  const table = (size: number, input: number, stride: number): tf.TensorInfo => {
+    const t = backend.makeOutput([size * 3], 'float32');
+    const view = backend.typedArrayFromHeap(t) as Float32Array;
+    const ints = new Int32Array(view.buffer, view.byteOffset, view.length);
+    const s = scale(input, size);
+    for (let i = 0; i < size; i++) {
+      const f = i * s;
+      const lo = Math.floor(f);
+      ints[3 * i] = lo * stride;
+      ints[3 * i + 1] = Math.min(Math.ceil(f), input - 1) * stride;
+      view[3 * i + 2] = f - lo;
+    }
+    return t;
+  };
+  const rows = table(outH, inH, 1);
+  const cols = table(outW, inW, 4 * c);
   const out = backend.makeOutput([batch, inH, inW, c], 'float32');
-  module.resizeBilinearGrad(
-    backend.typedArrayFromHeap(dy).byteOffset, backend.typedArrayFromHeap(out).byteOffset,
-    batch, inH, inW, c, outH, outW, scale(inH, outH), scale(inW, outW),
-  );
+  try {
+    const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+    module.resizeBilinearGrad(at(dy), at(out), at(rows), at(cols), batch, inH, inW, c, outH, outW);
+  } finally {
+    backend.disposeData(rows.dataId);
+    backend.disposeData(cols.dataId);
+  }
   return out;
 }
 

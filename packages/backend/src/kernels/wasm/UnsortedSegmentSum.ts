@@ -1,10 +1,11 @@
 import { tf } from '../../tf.js';
 import { PatchcertError } from '../../errors.js';
 import { WASM_BACKEND_NAME, type KernelArgs, type WasmBackend } from './wasm-backend.js';
+import { patchcertWasm } from './patchcert-module.js';
 
 // Why this kernel exists: stock tfjs-backend-wasm 4.22 has no UnsortedSegmentSum, which is the
-// gradient of gather, so differentiating through tf.gather throws on wasm. It is a scatter-add,
-// linear in the data, so a plain loop over the wasm heap is as fast as composing kernels.
+// gradient of gather, so differentiating through tf.gather throws on wasm. It is a scatter-add:
+// patchcert's vector loop where the module runs, a plain loop over the wasm heap otherwise.
 
 function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const { x, segmentIds } = args.inputs as unknown as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
@@ -28,6 +29,13 @@ function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const inner = x.shape.slice(idRank);
   const row = inner.reduce((a, b) => a * b, 1);
   const out = backend.makeOutput([numSegments, ...inner], x.dtype);
+  const module = x.dtype === 'float32' && segmentIds.dtype === 'int32' ? patchcertWasm(backend) : undefined;
+  if (module !== undefined) {
+    // patchcert's loop (assembly/segment-sum.ts): the rows added four floats a vector.
+    const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+    module.segmentSum(at(x), at(segmentIds), at(out), tf.util.sizeFromShape(segmentIds.shape), row, numSegments);
+    return out;
+  }
   const outVals = backend.typedArrayFromHeap(out);
   outVals.fill(0);
   const xVals = backend.typedArrayFromHeap(x);

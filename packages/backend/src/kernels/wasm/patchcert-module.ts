@@ -58,9 +58,15 @@ export interface PatchcertWasm {
     fh: number, fw: number, sh: number, sw: number, top: number, left: number,
   ): void;
   /** ResizeBilinearGrad's loop; see assembly/resize-bilinear-grad.ts. */
-  resizeBilinearGrad(dy: number, dx: number, batch: number, inH: number, inW: number, c: number, outH: number, outW: number, sy: number, sx: number): void;
+  resizeBilinearGrad(dy: number, dx: number, rowTable: number, colTable: number, batch: number, inH: number, inW: number, c: number, outH: number, outW: number): void;
   /** Add/Sub/Multiply/RealDiv (op 0-3) with a per-channel operand; see assembly/channel-broadcast.ts. */
   channelBroadcast(op: number, x: number, pattern: number, out: number, total: number, period: number, flip: boolean): void;
+  /** UnsortedSegmentSum's loop; see assembly/segment-sum.ts. */
+  segmentSum(x: number, ids: number, out: number, count: number, row: number, segments: number): void;
+  /** BatchMatMul's [.., 1, k]·[.., k, n] loop; see assembly/small-batch-matmul.ts. */
+  rowTimesMatrix(a: number, m: number, out: number, batch: number, k: number, n: number): void;
+  /** BatchMatMul's outer products [.., m, 1]·[.., 1, n]; see assembly/small-batch-matmul.ts. */
+  batchedOuter(u: number, v: number, out: number, batch: number, m: number, n: number): void;
   /** Sum's loop over leading axes: out[c] = Σ_r x[r, c]; see assembly/sum-leading.ts. */
   sumLeading(x: number, out: number, rows: number, cols: number): void;
 }
