@@ -1,5 +1,5 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, disposeIntermediates, runStock, stockConfig, type KernelArgs, type WasmBackend } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, disposeIntermediates, runStock, stockConfig, type KernelArgs, type WasmBackend, heapOffset } from './wasm-backend.js';
 import { patchcertWasm } from './patchcert-module.js';
 
 // Why this replaces the stock kernel: stock wasm BatchMatMul with transposeA or transposeB leaves
@@ -38,8 +38,7 @@ function outerProduct(args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo, tran
     // The stock Multiply broadcasts [.., m, 1]·[.., 1, n] through its generic indexed loop.
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
-    const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-    module.batchedOuter(at(a), at(b), at(out), batchSize(a), m, n);
+    module.batchedOuter(heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), batchSize(a), m, n);
     return out;
   }
   const column = runStock(tf.Reshape, { inputs: { x: a }, backend: args.backend, attrs: { shape: [...a.shape.slice(0, -2), m, 1] } });
@@ -119,8 +118,7 @@ function rowTimesMatrix(args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo): t
   if (module === undefined) return undefined;
   const n = b.shape[b.shape.length - 1]!;
   const out = backend.makeOutput([...a.shape.slice(0, -1), n], 'float32');
-  const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-  module.rowTimesMatrix(at(a), at(b), at(out), batchSize(a), k, n);
+  module.rowTimesMatrix(heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), batchSize(a), k, n);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, runStock, stockConfig, type KernelArgs, type WasmBackend } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, runStock, stockConfig, type KernelArgs, type WasmBackend, heapOffset } from './wasm-backend.js';
 import { patchcertWasm } from './patchcert-module.js';
 
 // Why these replace the stock kernels: stock tfjs-backend-wasm runs a binary op whose operand
@@ -38,8 +38,7 @@ function channelBroadcast(name: BinaryName) {
       const channels = backend.typedArrayFromHeap(small);
       const tiled = backend.typedArrayFromHeap(pattern);
       for (let i = 0; i < period; i++) tiled[i] = channels[i % cols]!;
-      const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-      module.channelBroadcast(OPS[name], at(big), at(pattern), at(out), tf.util.sizeFromShape(big.shape), period, left);
+      module.channelBroadcast(OPS[name], heapOffset(backend, big), heapOffset(backend, pattern), heapOffset(backend, out), tf.util.sizeFromShape(big.shape), period, left);
     } finally {
       backend.disposeData(pattern.dataId);
     }

@@ -7,6 +7,7 @@ import {
   runStock,
   type KernelArgs,
   type WasmBackend,
+  heapOffset,
 } from './wasm-backend.js';
 import { patchcertWasm } from './patchcert-module.js';
 
@@ -41,9 +42,8 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   if (module !== undefined) {
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput([fh, fw, info.inChannels, info.outChannels], 'float32');
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
     module.conv2dBackpropFilter(
-      view(x), view(dy), view(out),
+      heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out),
       info.batchSize, inHeight, inWidth, info.inChannels, outHeight, outWidth, info.outChannels,
       fh, fw, sh, sw, top, left,
     );

@@ -1,5 +1,5 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, runStock, stockConfig, type KernelArgs, type WasmBackend } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, runStock, stockConfig, type KernelArgs, type WasmBackend, heapOffset } from './wasm-backend.js';
 import { patchcertWasm } from './patchcert-module.js';
 
 // Why this replaces the stock kernel: stock tfjs-backend-wasm's MaxPoolGrad takes ~8 ms for the
@@ -16,9 +16,8 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   if (module === undefined) return runStock(tf.MaxPoolGrad, args);
   const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   const out = backend.makeOutput(input.shape, 'float32');
-  const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
   module.maxPoolGrad(
-    at(input), at(dy), at(out),
+    heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out),
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
     info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
   );

@@ -1,5 +1,5 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, runStock, stockConfig, type KernelArgs, type WasmBackend } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, runStock, stockConfig, type KernelArgs, type WasmBackend, heapOffset } from './wasm-backend.js';
 import { patchcertWasm } from './patchcert-module.js';
 
 // Why this replaces the stock kernel: the U-Net's decoder upsamples four times, and stock
@@ -39,8 +39,7 @@ function resizeBilinearGrad(args: KernelArgs): tf.TensorInfo {
   const cols = table(outW, inW, 4 * c);
   const out = backend.makeOutput([batch, inH, inW, c], 'float32');
   try {
-    const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-    module.resizeBilinearGrad(at(dy), at(out), at(rows), at(cols), batch, inH, inW, c, outH, outW);
+    module.resizeBilinearGrad(heapOffset(backend, dy), heapOffset(backend, out), heapOffset(backend, rows), heapOffset(backend, cols), batch, inH, inW, c, outH, outW);
   } finally {
     backend.disposeData(rows.dataId);
     backend.disposeData(cols.dataId);

@@ -1,6 +1,6 @@
 import { tf } from '../../tf.js';
 import { PatchcertError } from '../../errors.js';
-import { WASM_BACKEND_NAME, type KernelArgs, type WasmBackend } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, type KernelArgs, type WasmBackend, heapOffset } from './wasm-backend.js';
 import { patchcertWasm } from './patchcert-module.js';
 
 // Why this kernel exists: stock tfjs-backend-wasm 4.22 has no UnsortedSegmentSum, which is the
@@ -32,8 +32,7 @@ function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const module = x.dtype === 'float32' && segmentIds.dtype === 'int32' ? patchcertWasm(backend) : undefined;
   if (module !== undefined) {
     // patchcert's loop (assembly/segment-sum.ts): the rows added four floats a vector.
-    const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-    module.segmentSum(at(x), at(segmentIds), at(out), tf.util.sizeFromShape(segmentIds.shape), row, numSegments);
+    module.segmentSum(heapOffset(backend, x), heapOffset(backend, segmentIds), heapOffset(backend, out), tf.util.sizeFromShape(segmentIds.shape), row, numSegments);
     return out;
   }
   const outVals = backend.typedArrayFromHeap(out);

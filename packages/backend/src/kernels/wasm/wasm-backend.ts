@@ -103,6 +103,14 @@ export function fillOutputs(backend: WasmBackend, outputs: readonly tf.TensorInf
 /** Explicit padding `[[0,0],[top,bottom],[left,right],[0,0]]` of a 4-D NHWC conv, as tfjs attrs take it. */
 export type ExplicitPad4 = [[number, number], [number, number], [number, number], [number, number]];
 
+/**
+ * The byte offset of a tensor's data in the wasm heap: the pointer patchcert's module reads.
+ * Unlike a typed-array view, it stays valid when a later allocation grows the heap.
+ */
+export function heapOffset(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.typedArrayFromHeap(t).byteOffset;
+}
+
 /** Builds an {@link ExplicitPad4}. */
 export function explicitPad(top: number, bottom: number, left: number, right: number): ExplicitPad4 {
   return [
