@@ -281,9 +281,37 @@ segmentSum.run();
 
 // ---
 
+/** A pooling case: input shape, window, strides, padding. */
+interface PoolCase {
+  tag: string;
+  x: [number, number, number, number];
+  filter: [number, number];
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number;
+}
+
+/** One test per case: the gradient of Σ w·pool(x) on wasm against the cpu backend. */
+function poolGradTests(s: ReturnType<typeof suite>, pool: typeof tf.avgPool, cases: PoolCase[], seed: number): void {
+  for (const c of cases) {
+    s(`[${c.tag}] should match the cpu backend`, async () => {
+      const xv = seededNormal(size(c.x), seed);
+      const outs = tf.tidy(() => pool(tf.zeros(c.x) as tf.Tensor4D, c.filter, c.strides, c.pad).shape);
+      const wv = seededNormal(size(outs), seed + 1);
+      await assertWasmMatchesCpu(
+        () => {
+          const w = tf.tensor(wv, outs);
+          return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(pool(t as tf.Tensor4D, c.filter, c.strides, c.pad), w)))(tf.tensor(xv, c.x));
+        },
+        KERNEL_TOLERANCE,
+        c.tag,
+      );
+    });
+  }
+}
+
 const avgPoolGrad = suite('AvgPoolGrad');
 
-const POOL_CASES: { tag: string; x: [number, number, number, number]; filter: [number, number]; strides: number; pad: 'valid' | 'same' | number }[] = [
+const POOL_CASES: PoolCase[] = [
   { tag: '2x2 s1 valid (patchcert window sums)', x: [2, 28, 28, 7], filter: [2, 2], strides: 1, pad: 'valid' },
   { tag: '5x5 s1 valid', x: [2, 12, 12, 3], filter: [5, 5], strides: 1, pad: 'valid' },
   { tag: '3x2 s1 valid, non-square', x: [1, 9, 7, 4], filter: [3, 2], strides: 1, pad: 'valid' },
@@ -292,21 +320,7 @@ const POOL_CASES: { tag: string; x: [number, number, number, number]; filter: [n
   { tag: '2x2 s2 valid (stock fallback)', x: [2, 8, 8, 3], filter: [2, 2], strides: 2, pad: 'valid' },
 ];
 
-for (const c of POOL_CASES) {
-  avgPoolGrad(`[${c.tag}] should match the cpu backend`, async () => {
-    const xv = seededNormal(size(c.x), 31);
-    const outs = tf.tidy(() => tf.avgPool(tf.zeros(c.x) as tf.Tensor4D, c.filter, c.strides, c.pad).shape);
-    const wv = seededNormal(size(outs), 32);
-    await assertWasmMatchesCpu(
-      () => {
-        const w = tf.tensor(wv, outs);
-        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, c.filter, c.strides, c.pad), w)))(tf.tensor(xv, c.x));
-      },
-      KERNEL_TOLERANCE,
-      c.tag,
-    );
-  });
-}
+poolGradTests(avgPoolGrad, tf.avgPool, POOL_CASES, 31);
 
 avgPoolGrad('should give each pixel the mean of the windows covering it', async () => {
   await initBackend('wasm');
@@ -322,28 +336,14 @@ avgPoolGrad.run();
 
 const maxPoolGrad = suite('MaxPoolGrad');
 
-const MAX_POOL_CASES: { tag: string; x: [number, number, number, number]; filter: [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number }[] = [
+const MAX_POOL_CASES: PoolCase[] = [
   { tag: 'U-Net 3x3 s2 pad 1', x: [3, 14, 14, 6], filter: [3, 3], strides: 2, pad: 1 },
   { tag: '2x2 s2 valid', x: [2, 8, 8, 3], filter: [2, 2], strides: 2, pad: 'valid' },
   { tag: '3x2 s1x2 same, odd sizes, 5 channels', x: [2, 7, 9, 5], filter: [3, 2], strides: [1, 2], pad: 'same' },
   { tag: '3x3 s1 same, overlapping windows', x: [1, 6, 5, 2], filter: [3, 3], strides: 1, pad: 'same' },
 ];
 
-for (const c of MAX_POOL_CASES) {
-  maxPoolGrad(`[${c.tag}] should match the cpu backend`, async () => {
-    const xv = seededNormal(size(c.x), 51);
-    const outs = tf.tidy(() => tf.maxPool(tf.zeros(c.x) as tf.Tensor4D, c.filter, c.strides, c.pad).shape);
-    const wv = seededNormal(size(outs), 52);
-    await assertWasmMatchesCpu(
-      () => {
-        const w = tf.tensor(wv, outs);
-        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, c.filter, c.strides, c.pad), w)))(tf.tensor(xv, c.x));
-      },
-      KERNEL_TOLERANCE,
-      c.tag,
-    );
-  });
-}
+poolGradTests(maxPoolGrad, tf.maxPool, MAX_POOL_CASES, 51);
 
 maxPoolGrad('should send each dy to the first maximum of its window, padding never', async () => {
   // Ties: a constant map, windows 2×2 stride 1 'valid' on 3×3; every window's first pixel is
