@@ -256,10 +256,7 @@ export class ResNetUNet {
     const ca = h.up.shape[3];
     const cb = h.skip.shape[3];
     const part = (t: tf.Tensor4D, from: number, channels: number) =>
-      tf.matMul(
-        windowsAt(t, pixels, kh, kw, c.pad),
-        tf.reshape(tf.slice(c.kernel, [0, 0, from, 0], [kh, kw, channels, cout]), [kh * kw * channels, cout]) as tf.Tensor2D,
-      );
+      tf.matMul(windowsAt(t, pixels, kh, kw, c.pad), tf.reshape(kernelChannels(c, from, channels), [kh * kw * channels, cout]) as tf.Tensor2D);
     const z = tf.relu(tf.add(tf.add(part(h.up, 0, ca), part(h.skip, ca, cb)), c.bias!));
     const last = this.convLast;
     return tf.add(tf.matMul(z, tf.reshape(last.kernel, [cout, this.classes]) as tf.Tensor2D), last.bias!) as tf.Tensor2D;
@@ -400,10 +397,15 @@ export class ResNetUNet {
  */
 function applyConcatConv(c: Conv, a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
   const ca = a.shape[3];
-  const [kh, kw, , cout] = c.kernel.shape as [number, number, number, number];
-  const ka = tf.slice(c.kernel as tf.Tensor4D, [0, 0, 0, 0], [kh, kw, ca, cout]);
-  const kb = tf.slice(c.kernel as tf.Tensor4D, [0, 0, ca, 0], [kh, kw, b.shape[3], cout]);
+  const ka = kernelChannels(c, 0, ca);
+  const kb = kernelChannels(c, ca, b.shape[3]);
   return tf.add(conv2dBias(a, ka, c.bias as tf.Tensor1D | null, c.stride, c.pad), conv2dBias(b, kb, null, c.stride, c.pad));
+}
+
+/** The input channels from … from + count − 1 of c's kernel: `[kh, kw, count, cout]`. */
+function kernelChannels(c: Conv, from: number, count: number): tf.Tensor4D {
+  const [kh, kw, , cout] = c.kernel.shape as [number, number, number, number];
+  return tf.slice(c.kernel as tf.Tensor4D, [0, 0, from, 0], [kh, kw, count, cout]);
 }
 
 /** c(x), then ReLU when `relu` (fused into the convolution). */

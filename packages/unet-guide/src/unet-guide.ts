@@ -36,6 +36,8 @@ export interface UNetGuideOptions {
 interface FitRows {
   /** Flat full-image pixels n·H·W + r·W + c of the cells' corners. */
   pixels: Int32Array;
+  /** The same cells as flat indices n·rows·cols + cell of the location grid. */
+  cells: Int32Array;
   /** True margins `[rows, classes]`. */
   values: Float32Array;
   /** Draws per row (repeated draws of one cell share its true bound). */
@@ -202,6 +204,7 @@ export class UNetGuide {
     const cells = rows * cols;
     const total = counts.reduce((a, b) => a + b, 0);
     const pixels = new Int32Array(total);
+    const flatCells = new Int32Array(total);
     const values = new Float32Array(total * classes);
     const weights = new Float32Array(total);
     let m = 0;
@@ -210,16 +213,21 @@ export class UNetGuide {
         const slot = cellSlots[n * cells + cell]!;
         if (slot < 0) continue;
         pixels[m] = (n * h + Math.floor(cell / cols)) * w + (cell % cols);
+        flatCells[m] = n * cells + cell;
         weights[m] = sample.cellCounts[n * cells + cell]!;
         const src = (n * width + slot) * classes;
         for (let j = 0; j < classes; j++) values[m * classes + j] = targets[src + j]!;
         m++;
       }
     }
-    return { pixels, values, weights };
+    return { pixels, cells: flatCells, values, weights };
   }
 
-  /** The MSE of {@link loss} from the U-Net's predictions at the rows of {@link fitRows}. */
+  /**
+   * The U-Net's MSE from its predictions at the rows of {@link fitRows}: Σ_draws (p − t)² =
+   * Σ_rows count·(p − t_row)² (repeated draws of one cell share its true bound), over all
+   * batch·(classes·drawsPerClass)·classes entries including the true-class zeros (§7.3).
+   */
   private rowLoss(at: tf.Tensor2D, sample: GuidedSample, rows: FitRows): tf.Scalar {
     const { classes, batch, drawsPerClass } = sample;
     const m = rows.pixels.length;
@@ -242,45 +250,20 @@ export class UNetGuide {
    *
    * @param p - predicted margins `[batch, rows, cols, classes]` (e.g. {@link predict}).
    * @param targets - true margins `[batch, sample.width, classes]` of `sample.locations`.
-   * @throws PatchcertError `SHAPE_MISMATCH` when `targets` does not match `sample`.
+   * @throws PatchcertError `SHAPE_MISMATCH` when `targets` or `p` does not match `sample`.
    */
   fitLoss(p: tf.Tensor4D, sample: GuidedSample, targets: ArrayLike<number>): tf.Scalar {
     this.checkTargets(p.shape[0], sample, targets);
-    return this.loss(p, sample, targets);
-  }
-
-  private loss(p: tf.Tensor4D, sample: GuidedSample, targets: ArrayLike<number>): tf.Scalar {
-    const { batch, width, classes, drawsPerClass } = sample;
-    const [rows, cols] = sample.grid;
-    const cells = rows * cols;
-    // Dense target and count maps: Σ_draws (p − t)² = Σ_cells count·(p − t_cell)², since repeated
-    // draws of one cell share one true bound. No gather, so no UnsortedSegmentSum gradient.
-    const targetMap = new Float32Array(batch * cells * classes);
-    for (let n = 0; n < batch; n++) {
-      for (let cell = 0; cell < cells; cell++) {
-        const slot = sample.cellSlots[n * cells + cell]!;
-        if (slot < 0) continue;
-        const src = (n * width + slot) * classes;
-        const dst = (n * cells + cell) * classes;
-        for (let j = 0; j < classes; j++) targetMap[dst + j] = targets[src + j]!;
-      }
+    const [rows0, cols0] = sample.grid;
+    if (p.shape[1] !== rows0 || p.shape[2] !== cols0 || p.shape[3] !== sample.classes) {
+      throw new PatchcertError(
+        'SHAPE_MISMATCH',
+        `Error in UNetGuide.fitLoss: p must be [${sample.batch}, ${rows0}, ${cols0}, ${sample.classes}] (the sample's grid), but got [${p.shape.join(', ')}].`,
+      );
     }
-    const entries = batch * classes * drawsPerClass * classes;
-    const t = tf.tensor4d(targetMap, [batch, rows, cols, classes]);
-    const w = tf.tensor4d(sample.cellCounts, [batch, rows, cols, 1]);
-    // Σ w·d² / entries with its gradient 2·w·d / entries written out: tf.sum's own gradient
-    // uploads a host array of ones the size of the map, and a [1, M]·[M, 1] product packs M×8.
-    const mse = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const save = args.pop() as tf.GradSaveFunc;
-      const d = tf.sub(args[0] as tf.Tensor4D, t);
-      const wd = tf.mul(w, d);
-      save([wd]);
-      return {
-        value: tf.div(tf.sum(tf.mul(wd, d)), entries) as tf.Scalar,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(saved[0]!, tf.mul(dy, 2 / entries))],
-      };
-    });
-    return mse(p) as tf.Scalar;
+    const rows = this.fitRows(sample, targets);
+    const classes = p.shape[3];
+    return this.rowLoss(tf.gather(tf.reshape(p, [-1, classes]), tf.tensor1d(rows.cells, 'int32')) as tf.Tensor2D, sample, rows);
   }
 
   private checkTargets(images: number, sample: GuidedSample, targets: ArrayLike<number>): void {

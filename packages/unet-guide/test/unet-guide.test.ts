@@ -202,6 +202,9 @@ guideSuite('should throw for a patch larger than the image and for margins of th
   const s = g.sample(x, new Rng(1), false);
   throwsCode(() => g.fit(x, s, new Float32Array(3)), 'SHAPE_MISMATCH');
   throwsCode(() => g.sampleAndFit(x, new Rng(1), () => new Float32Array(3)), 'SHAPE_MISMATCH');
+  const wrongGrid = tf.zeros([B, 26, 26, CLASSES]) as tf.Tensor4D;
+  throwsCode(() => g.fitLoss(wrongGrid, s, new Float32Array(B * s.width * CLASSES)), 'SHAPE_MISMATCH');
+  wrongGrid.dispose();
   throwsCode(() => g.setState({ format: 'nope' } as never), 'DATA_FORMAT');
   x.dispose();
   g.dispose();

@@ -7,8 +7,7 @@ import { patchcertWasm } from './patchcert-module.js';
 // op on equal shapes (0.85 against 0.08 ms for [256, 14, 14, 6] · [6]). Per-channel operands
 // are what BatchNorm (the U-Net's, forward and backward) and bias adds are made of. patchcert's
 // loop (assembly/channel-broadcast.ts) walks the data as flat vectors against the channel row
-// tiled to lcm(C, 4) floats. Every
-// other shape pair, and non-float32 data, runs the stock kernel.
+// tiled to lcm(C, 4) floats. Every other shape pair, and non-float32 data, runs the stock kernel.
 
 /** Operation codes of assembly/channel-broadcast.ts. */
 const OPS = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2, [tf.RealDiv]: 3 } as const;
