@@ -67,6 +67,7 @@ const guidedDef: StrategyDefinition<'guided'> = {
       ...(p.baseWidth !== undefined ? { baseWidth: p.baseWidth } : {}),
       ...(p.accumulateGradients !== undefined ? { accumulateGradients: p.accumulateGradients } : {}),
       ...(p.transposeCoordinates !== undefined ? { transposeCoordinates: p.transposeCoordinates } : {}),
+      ...(p.workers !== undefined ? { workers: p.workers } : {}),
       learningRate: ctx.config.lr,
       // Derived from the run seed, not drawn, so a resumed run builds the same U-Net.
       seed: ctx.config.seed + 1,

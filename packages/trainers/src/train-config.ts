@@ -59,6 +59,12 @@ export const strategyConfigSchema = z.discriminatedUnion('type', [
      * U-Net learns a transposed map. Needs a square location grid (off by default).
      */
     transposeCoordinates: z.boolean().optional(),
+    /**
+     * Worker threads that train the U-Net data-parallel, each on a slice of every batch (same
+     * draws and, up to float rounding, the same updates as 1; checkpoints work with either).
+     * 1 keeps it in the trainer's thread.
+     */
+    workers: z.number().int().min(1).max(64).optional(),
   }),
   z.strictObject({
     type: z.literal('pooled'),

@@ -1,6 +1,7 @@
 import { tf, normalizeImages, assert, PatchcertError } from '@patchcert/backend';
 import type { MarginStrategy, MarginStrategyContext, ThreatModel } from '@patchcert/bounds';
-import { UNetGuide, type UNetGuideState } from './unet-guide.js';
+import { UNetGuide, type UNetGuideOptions, type UNetGuideState } from './unet-guide.js';
+import { UNetGuidePool } from './unet-guide-pool.js';
 import type { GuidedSample } from './guided-sampler.js';
 import { locationMargins, threatGrid, type LocationMarginsFn } from './internal/bounds-api.js';
 
@@ -29,10 +30,21 @@ export interface GuidedPatchesOptions {
   /** Reference quirk Q2: transposed index → coordinates. @defaultValue false */
   transposeCoordinates?: boolean;
   /**
+   * Worker threads that train the U-Net data-parallel, each on a slice of every batch
+   * ({@link UNetGuidePool}); 1 keeps it in this thread. Same draws and, up to float summation
+   * order, the same updates either way, and checkpoints move between the two.
+   * @defaultValue 1
+   */
+  workers?: number;
+  /**
    * Per-location bounds `[B, L, classes]` (to wrap or instrument them).
    * @defaultValue bounds' `locationMargins` (fast exact path)
    */
   locationMargins?: LocationMarginsFn;
+}
+
+function classesOf(g: UNetGuide | UNetGuidePool): number {
+  return g instanceof UNetGuidePool ? g.classes : g.unet.classes;
 }
 
 /** Context fields the guided strategy reads when the trainer provides them. */
@@ -46,9 +58,11 @@ interface OptionalContext {
 
 /** {@link guidedPatches}'s strategy: a MarginStrategy plus access to its U-Net. */
 export interface GuidedPatchStrategy extends MarginStrategy {
-  /** The U-Net and its optimizer, built at the first batch (or by `setState`). */
+  /** The U-Net and its optimizer, built at the first batch (or by `setState`); null with workers. */
   readonly guide: UNetGuide | null;
-  /** MSE of the U-Net's last update, NaN before the first. */
+  /** The worker threads' U-Net replicas (`workers` > 1), built at the first batch; else null. */
+  readonly pool: UNetGuidePool | null;
+  /** MSE of the U-Net's last update, NaN before the first (with workers, waits for that update). */
   readonly lastUNetLoss: number;
   /** Locations bounded per image in the last batch (after merging repeated picks). */
   readonly lastLocationsPerImage: number;
@@ -79,7 +93,10 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
   const { k } = options;
   assert(Number.isInteger(k) && k >= 1, () => `Error in guidedPatches: k must be a positive integer, but got ${k}.`, 'INVALID_OPTION');
   const bound: LocationMarginsFn = options.locationMargins ?? locationMargins;
+  const workers = options.workers ?? 1;
+  assert(Number.isInteger(workers) && workers >= 1, () => `Error in guidedPatches: workers must be a positive integer, but got ${workers}.`, 'INVALID_OPTION');
   let guide: UNetGuide | null = null;
+  let pool: UNetGuidePool | null = null;
   let lastEpoch: number | undefined;
   let lastUNetLoss = Number.NaN;
   let lastLocationsPerImage = 0;
@@ -90,15 +107,16 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
     return t;
   };
 
-  const ensureGuide = (ctx: MarginStrategyContext): UNetGuide => {
+  const ensureGuide = (ctx: MarginStrategyContext): UNetGuide | UNetGuidePool => {
     const [, h, w, c] = ctx.images.shape;
     const classes = ctx.model.numClasses;
     if (k % classes !== 0) {
       throw new PatchcertError('INVALID_OPTION', `Error in guidedPatches: k must be a multiple of the ${classes} classes (k/classes draws per class), but got ${k}.`);
     }
     const { patch } = threatGrid(threatOf(ctx), h, w, 'guidedPatches');
-    if (!guide) {
-      guide = new UNetGuide({
+    let g = pool ?? guide;
+    if (!g) {
+      const guideOptions: UNetGuideOptions = {
         inputShape: [h, w, c],
         patch,
         classes,
@@ -109,17 +127,18 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
         temperature: options.temperature ?? 1,
         accumulateGradients: options.accumulateGradients ?? false,
         transposeCoordinates: options.transposeCoordinates ?? false,
-      });
-    } else if (guide.patch[0] !== patch[0] || guide.patch[1] !== patch[1] || guide.unet.classes !== classes) {
-      throw new PatchcertError('SHAPE_MISMATCH', `Error in guidedPatches: the batch must match the U-Net's ${guide.patch.join('×')} patch and ${guide.unet.classes} classes, but got ${patch.join('×')} and ${classes}.`);
+      };
+      g = workers > 1 ? (pool = new UNetGuidePool({ ...guideOptions, workers })) : (guide = new UNetGuide(guideOptions));
+    } else if (g.patch[0] !== patch[0] || g.patch[1] !== patch[1] || classesOf(g) !== classes) {
+      throw new PatchcertError('SHAPE_MISMATCH', `Error in guidedPatches: the batch must match the U-Net's ${g.patch.join('×')} patch and ${classesOf(g)} classes, but got ${patch.join('×')} and ${classes}.`);
     }
     const extra = ctx as MarginStrategyContext & OptionalContext;
     if (typeof extra.epoch === 'number' && extra.epoch !== lastEpoch) {
-      if (lastEpoch !== undefined) guide.startEpoch();
+      if (lastEpoch !== undefined) g.startEpoch();
       lastEpoch = extra.epoch;
     }
-    if (typeof extra.lr === 'number' && extra.lr > 0) guide.learningRate = extra.lr;
-    return guide;
+    if (typeof extra.lr === 'number' && extra.lr > 0) g.learningRate = extra.lr;
+    return g;
   };
 
   return {
@@ -127,8 +146,11 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
     get guide() {
       return guide;
     },
+    get pool() {
+      return pool;
+    },
     get lastUNetLoss() {
-      return lastUNetLoss;
+      return pool ? pool.lastLoss : lastUNetLoss;
     },
     get lastLocationsPerImage() {
       return lastLocationsPerImage;
@@ -140,18 +162,22 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
       const x = normalizeImages(ctx.images, ctx.model.metadata.normalization);
       let lm: tf.Tensor3D | undefined;
       try {
-        if (ctx.training) {
+        const keepBounds = (sample: GuidedSample) => {
+          lm = tf.keep(locationBounds(sample));
+          return lm.dataSync();
+        };
+        if (ctx.training && g instanceof UNetGuidePool) {
+          // The workers fit their replicas while this thread runs the classifier's backward pass.
+          lastLocationsPerImage = g.sampleAndStartFit(x, ctx.rng, keepBounds).width;
+        } else if (ctx.training) {
           // The U-Net is fitted here, on the forward pass it sampled from, rather than in
           // afterStep (a second forward pass). Its inputs are the same either way: the U-Net's
           // weights, these images and the classifier's bounds before the classifier's step.
-          const r = g.sampleAndFit(x, ctx.rng, (sample) => {
-            lm = tf.keep(locationBounds(sample));
-            return lm.dataSync();
-          });
+          const r = (g as UNetGuide).sampleAndFit(x, ctx.rng, keepBounds);
           lastLocationsPerImage = r.sample.width;
           lastUNetLoss = r.loss;
         } else {
-          const sample = g.sample(x, ctx.rng, false);
+          const sample = g instanceof UNetGuidePool ? g.sample(x, ctx.rng) : g.sample(x, ctx.rng, false);
           lastLocationsPerImage = sample.width;
           lm = locationBounds(sample);
         }
@@ -169,22 +195,32 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
       });
     },
     startEpoch(): void {
-      guide?.startEpoch();
+      (pool ?? guide)?.startEpoch();
     },
     async getState(): Promise<Record<string, unknown>> {
-      return guide ? { guide: guide.getState(), ...(lastEpoch !== undefined ? { epoch: lastEpoch } : {}) } : {};
+      const g = pool ?? guide;
+      return g ? { guide: g.getState(), ...(lastEpoch !== undefined ? { epoch: lastEpoch } : {}) } : {};
     },
     async setState(state: Record<string, unknown>): Promise<void> {
       const saved = state['guide'] as UNetGuideState | undefined;
       if (!saved) return;
-      const next = UNetGuide.fromState(saved);
-      guide?.dispose();
-      guide = next;
+      if (workers > 1) {
+        assert(saved?.config, () => 'Error in guidedPatches.setState: state.guide.config must be present, but got none.', 'DATA_FORMAT');
+        const next = new UNetGuidePool({ ...saved.config, workers, state: saved });
+        pool?.dispose();
+        pool = next;
+      } else {
+        const next = UNetGuide.fromState(saved);
+        guide?.dispose();
+        guide = next;
+      }
       lastEpoch = typeof state['epoch'] === 'number' ? state['epoch'] : undefined;
     },
     dispose(): void {
       guide?.dispose();
       guide = null;
+      pool?.dispose();
+      pool = null;
     },
   };
 }

@@ -12,6 +12,9 @@ export interface GuidedSamplerOptions {
   transposeCoordinates?: boolean;
 }
 
+/** Where the sampler's noise comes from: an {@link Rng}, or a stand-in that replays its words. */
+export type RandomWords = Pick<Rng, 'fillU32'>;
+
 /**
  * Locations drawn for one batch. Draws repeated across classes of one image are merged, so
  * each distinct location is bounded once; images with fewer distinct locations than `width`
@@ -50,7 +53,9 @@ export interface GuidedSample {
  * @param prediction - predicted margins `[batch, rows, cols, classes]`, flattened (NHWC).
  * @param shape - `[batch, rows, cols, classes]`.
  * @param k - draws per (image, class), 1 ≤ k ≤ rows·cols.
- * @param rng - the run's generator.
+ * @param rng - the run's generator, or any source of its words: classes·rows·cols are taken per
+ *   image, in image order (workers each draw a slice of a batch from the words the run's
+ *   generator gave for that slice, and get what one process drawing all of it gets).
  * @returns the merged per-image location lists and the bookkeeping the U-Net loss needs.
  * @throws PatchcertError `INVALID_ARGUMENT` for a bad shape or k, `INVALID_OPTION` for a
  *   non-finite temperature or a transposed non-square grid.
@@ -62,7 +67,7 @@ export function sampleGuidedLocations(
   prediction: ArrayLike<number>,
   shape: readonly [number, number, number, number],
   k: number,
-  rng: Rng,
+  rng: RandomWords,
   options: GuidedSamplerOptions = {},
 ): GuidedSample {
   const [batch, rows, cols, classes] = shape;
@@ -143,13 +148,61 @@ export function sampleGuidedLocations(
   }
 
   const width = counts.reduce((a, b) => Math.max(a, b), 0);
-  const locations = new Int32Array(batch * width);
-  for (let n = 0; n < batch; n++) {
-    const list = perImage[n]!;
-    locations.set(list, n * width);
-    locations.fill(list[0]!, n * width + list.length, (n + 1) * width);
-  }
+  const locations = padLocations(perImage, width);
   return { batch, grid: [rows, cols], drawsPerClass: k, classes, width, locations, counts, picks, cellCounts, cellSlots };
+}
+
+/** Per-image location lists as one `[lists.length, width]` array, each padded with its first entry. */
+function padLocations(lists: ArrayLike<number>[], width: number): Int32Array {
+  const locations = new Int32Array(lists.length * width);
+  lists.forEach((list, n) => {
+    for (let i = 0; i < width; i++) locations[n * width + i] = list[i < list.length ? i : 0]!;
+  });
+  return locations;
+}
+
+/**
+ * The sample of a whole batch from the samples of its consecutive slices (in order): what
+ * {@link sampleGuidedLocations} returns for the batch when each slice was drawn with its part of
+ * the batch's pre-drawn noise. `width` becomes the largest of the slices'.
+ *
+ * @throws PatchcertError `SHAPE_MISMATCH` when the parts differ in grid, classes or k.
+ */
+export function mergeGuidedSamples(parts: readonly GuidedSample[]): GuidedSample {
+  assert(parts.length > 0, () => 'Error in mergeGuidedSamples: parts must hold at least one sample, but got none.');
+  const first = parts[0]!;
+  for (const p of parts) {
+    assert(
+      p.grid[0] === first.grid[0] && p.grid[1] === first.grid[1] && p.classes === first.classes && p.drawsPerClass === first.drawsPerClass,
+      () => `Error in mergeGuidedSamples: every part must have grid ${first.grid.join('×')}, ${first.classes} classes and k = ${first.drawsPerClass}, but got ${p.grid.join('×')}, ${p.classes} and ${p.drawsPerClass}.`,
+      'SHAPE_MISMATCH',
+    );
+  }
+  if (parts.length === 1) return first;
+  const concat = <A extends Int32Array | Float32Array>(make: (n: number) => A, pick: (p: GuidedSample) => A): A => {
+    const out = make(parts.reduce((s, p) => s + pick(p).length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(pick(p), at);
+      at += pick(p).length;
+    }
+    return out;
+  };
+  const counts = concat((n) => new Int32Array(n), (p) => p.counts);
+  const width = counts.reduce((a, b) => Math.max(a, b), 0);
+  const lists = parts.flatMap((p) => Array.from({ length: p.batch }, (_, n) => p.locations.subarray(n * p.width, n * p.width + p.counts[n]!)));
+  return {
+    batch: counts.length,
+    grid: first.grid,
+    drawsPerClass: first.drawsPerClass,
+    classes: first.classes,
+    width,
+    locations: padLocations(lists, width),
+    counts,
+    picks: concat((n) => new Int32Array(n), (p) => p.picks),
+    cellCounts: concat((n) => new Float32Array(n), (p) => p.cellCounts),
+    cellSlots: concat((n) => new Int32Array(n), (p) => p.cellSlots),
+  };
 }
 
 /** A standard Gumbel draw from 32 random bits, −log(−log u) with u strictly inside (0, 1). */

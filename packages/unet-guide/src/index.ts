@@ -15,10 +15,12 @@ export type { TorchAdamOptions, TorchAdamState } from './torch-adam.js';
 // #endregion
 
 // #region sampling and training
-export { sampleGuidedLocations } from './guided-sampler.js';
-export type { GuidedSample, GuidedSamplerOptions } from './guided-sampler.js';
+export { sampleGuidedLocations, mergeGuidedSamples } from './guided-sampler.js';
+export type { GuidedSample, GuidedSamplerOptions, RandomWords } from './guided-sampler.js';
 export { UNetGuide } from './unet-guide.js';
 export type { UNetGuideOptions, UNetGuideState } from './unet-guide.js';
+export { UNetGuidePool } from './unet-guide-pool.js';
+export type { UNetGuidePoolOptions } from './unet-guide-pool.js';
 // #endregion
 
 // #region strategy

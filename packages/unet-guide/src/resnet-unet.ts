@@ -3,6 +3,7 @@ import { encodeTensor, decodeTensor, type EncodedTensor } from './internal/tenso
 import { conv2dBias, windowsAt } from './internal/conv-ops.js';
 import { batchNormalize } from './internal/batch-norm.js';
 import { channelMoments } from './internal/channel-stats.js';
+import type { ShardGroup } from './internal/shard-group.js';
 
 /** Options of {@link ResNetUNet}. All optional fields have the defaults listed. */
 export interface ResNetUNetOptions {
@@ -19,6 +20,11 @@ export interface ResNetUNetOptions {
   seed?: number;
   /** Generator to draw the initialization from (e.g. a child of the run's Rng). */
   rng?: Rng;
+  /**
+   * Data-parallel replicas this one trains with (guide-pool.ts): train-mode BatchNorm then
+   * normalizes with the statistics of all their shards together. @internal
+   */
+  group?: ShardGroup;
 }
 
 /** BatchNorm2d constants (PyTorch defaults). */
@@ -84,6 +90,7 @@ export class ResNetUNet {
   readonly classes: number;
   readonly baseWidth: number;
   private readonly named: Array<[string, tf.Variable]> = [];
+  private readonly group: ShardGroup | undefined;
 
   private readonly convOriginalSize0: Conv;
   private readonly convOriginalSize1: Conv;
@@ -117,6 +124,7 @@ export class ResNetUNet {
     assert(Number.isInteger(this.classes) && this.classes >= 1, () => `Error in ResNetUNet: classes must be a positive integer, but got ${this.classes}.`, 'INVALID_OPTION');
     assert(Number.isInteger(this.baseWidth) && this.baseWidth >= 1, () => `Error in ResNetUNet: baseWidth must be a positive integer, but got ${this.baseWidth}.`, 'INVALID_OPTION');
     const rng = options.rng ?? new Rng(options.seed ?? 0);
+    this.group = options.group;
     const bw = this.baseWidth;
 
     this.convOriginalSize0 = this.conv('conv_original_size0', rng, 3, c!, bw, 1, 1, true);
@@ -375,9 +383,9 @@ export class ResNetUNet {
     let mean: tf.Tensor;
     let variance: tf.Tensor;
     if (training) {
-      ({ mean, variance } = channelMoments(x));
+      let n: number;
+      ({ mean, variance, count: n } = channelMoments(x, this.group));
       if (pending) {
-        const n = x.shape[0] * x.shape[1] * x.shape[2];
         const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
         pending.push([p.runningMean, tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM))]);
         pending.push([p.runningVar, tf.add(tf.mul(p.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM))]);
@@ -386,7 +394,7 @@ export class ResNetUNet {
       mean = p.runningMean;
       variance = p.runningVar;
     }
-    return batchNormalize(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, mean as tf.Tensor1D, variance as tf.Tensor1D, BN_EPS, training);
+    return batchNormalize(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, mean as tf.Tensor1D, variance as tf.Tensor1D, BN_EPS, training, training ? this.group : undefined);
   }
 }
 

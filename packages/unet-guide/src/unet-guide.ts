@@ -2,8 +2,9 @@ import { tf, Rng, assert, PatchcertError } from '@patchcert/backend';
 import { ResNetUNet } from './resnet-unet.js';
 import { TorchAdam, type TorchAdamState } from './torch-adam.js';
 import { withOwnTape } from './internal/own-tape.js';
-import { sampleGuidedLocations, type GuidedSample } from './guided-sampler.js';
+import { sampleGuidedLocations, type GuidedSample, type RandomWords } from './guided-sampler.js';
 import { encodeTensor, decodeTensor, type EncodedTensor } from './internal/tensor-codec.js';
+import { joinValues, type ShardGroup } from './internal/shard-group.js';
 
 /** Options of {@link UNetGuide}; every optional field has the default listed. */
 export interface UNetGuideOptions {
@@ -30,6 +31,11 @@ export interface UNetGuideOptions {
   accumulateGradients?: boolean;
   /** Reference quirk Q2 (§7.2): transposed index → coordinates. @defaultValue false */
   transposeCoordinates?: boolean;
+  /**
+   * The data-parallel replicas this guide trains with (guide-pool.ts): BatchNorm statistics,
+   * the MSE's mean and the gradients are then over all their shards. @internal
+   */
+  group?: ShardGroup;
 }
 
 /** The rows of the U-Net's MSE: one per distinct drawn cell. */
@@ -47,7 +53,7 @@ interface FitRows {
 /** What {@link UNetGuide.getState} returns: everything needed to resume exactly. */
 export interface UNetGuideState {
   format: 'patchcert-unet-guide/1';
-  config: Required<Omit<UNetGuideOptions, 'patch' | 'seed'>> & { patch: [number, number] };
+  config: Required<Omit<UNetGuideOptions, 'patch' | 'seed' | 'group'>> & { patch: [number, number] };
   unet: Record<string, EncodedTensor>;
   adam: TorchAdamState;
   /** Summed gradients of the current epoch (only with `accumulateGradients`). */
@@ -71,6 +77,7 @@ export class UNetGuide {
   private readonly nameOf = new Map<string, string>();
   private accumulated: Map<string, tf.Tensor> | null = null;
   private readonly learningRate0: number;
+  private readonly group: ShardGroup | undefined;
 
   /** @throws PatchcertError `INVALID_OPTION` for a patch that does not fit or a bad k. */
   constructor(options: UNetGuideOptions) {
@@ -79,7 +86,9 @@ export class UNetGuide {
       classes: options.classes ?? 10,
       baseWidth: options.baseWidth,
       seed: options.seed ?? 0,
+      ...(options.group ? { group: options.group } : {}),
     });
+    this.group = options.group;
     const [h, w] = this.unet.inputShape;
     this.patch = typeof options.patch === 'number' ? [options.patch, options.patch] : [options.patch[0], options.patch[1]];
     const [ph, pw] = this.patch;
@@ -127,10 +136,11 @@ export class UNetGuide {
    * merged per image (see {@link GuidedSample}).
    *
    * @param x - normalized images `[batch, height, width, channels]`.
-   * @param rng - the run's generator (the Gumbel noise).
+   * @param rng - the run's generator (the Gumbel noise), or a source of its words (see
+   *   {@link sampleGuidedLocations}).
    * @param training - BatchNorm mode of the prediction (train mode in training steps, §7.1).
    */
-  sample(x: tf.Tensor4D, rng: Rng, training: boolean): GuidedSample {
+  sample(x: tf.Tensor4D, rng: RandomWords, training: boolean): GuidedSample {
     const pred = this.predict(x, training);
     const values = pred.dataSync();
     const shape = pred.shape;
@@ -155,8 +165,9 @@ export class UNetGuide {
     const targets = margins instanceof tf.Tensor ? margins.dataSync() : margins;
     this.checkTargets(x.shape[0], sample, targets);
     const rows = this.fitRows(sample, targets);
+    const meanBatch = this.groupBatch(x.shape[0]);
     const { value, grads } = tf.variableGrads(
-      () => this.rowLoss(this.unet.forwardAt(x, this.patch, { training: true, updateRunningStats: true }, rows.pixels), sample, rows),
+      () => this.rowLoss(this.unet.forwardAt(x, this.patch, { training: true, updateRunningStats: true }, rows.pixels), sample, rows, meanBatch),
       this.unet.trainableVariables(),
     );
     return this.step(value, grads);
@@ -168,14 +179,16 @@ export class UNetGuide {
    * same in both, so the result is the same as calling the two in turn).
    *
    * @param x - normalized images `[batch, height, width, channels]`.
-   * @param rng - the run's generator (the Gumbel noise).
+   * @param rng - the run's generator (the Gumbel noise), or a source of its words (see
+   *   {@link sampleGuidedLocations}).
    * @param bound - the true margins `[batch, sample.width, classes]` of the drawn locations (read,
    *   not differentiated by the U-Net); called once, between the draw and the U-Net's update.
    * @returns the draw and the MSE before the update.
    */
-  sampleAndFit(x: tf.Tensor4D, rng: Rng, bound: (sample: GuidedSample) => ArrayLike<number>): { sample: GuidedSample; loss: number } {
+  sampleAndFit(x: tf.Tensor4D, rng: RandomWords, bound: (sample: GuidedSample) => ArrayLike<number>): { sample: GuidedSample; loss: number } {
     let sample: GuidedSample | undefined;
     let rows: FitRows | undefined;
+    const meanBatch = this.groupBatch(x.shape[0]);
     // The U-Net's pass, backward pass and Adam step run on a tape of their own, and only the
     // bounds go on the caller's (the classifier's) tape: see own-tape.ts.
     return withOwnTape((onCallerTape) => {
@@ -187,7 +200,7 @@ export class UNetGuide {
           rows = this.fitRows(sample, targets);
           return rows.pixels;
         });
-        return this.rowLoss(at, sample!, rows!);
+        return this.rowLoss(at, sample!, rows!, meanBatch);
       }, this.unet.trainableVariables());
       return { sample: sample!, loss: this.step(value, grads) };
     });
@@ -228,15 +241,20 @@ export class UNetGuide {
    * Σ_rows count·(p − t_row)² (repeated draws of one cell share its true bound), over all
    * batch·(classes·drawsPerClass)·classes entries including the true-class zeros (§7.3).
    */
-  private rowLoss(at: tf.Tensor2D, sample: GuidedSample, rows: FitRows): tf.Scalar {
-    const { classes, batch, drawsPerClass } = sample;
+  private rowLoss(at: tf.Tensor2D, sample: GuidedSample, rows: FitRows, batch = sample.batch): tf.Scalar {
+    const { classes, drawsPerClass } = sample;
     const m = rows.pixels.length;
     const d = tf.sub(at, tf.tensor2d(rows.values, [m, classes]));
     const weighted = tf.mul(tf.tensor2d(rows.weights, [m, 1]), tf.square(d));
     return tf.div(tf.sum(weighted), batch * classes * drawsPerClass * classes) as tf.Scalar;
   }
 
-  private draw(values: ArrayLike<number>, shape: [number, number, number, number], rng: Rng): GuidedSample {
+  /** The batch the MSE is a mean over: this one's, or with a group all shards' together. */
+  private groupBatch(batch: number): number {
+    return this.group ? this.group.sumShards(Float32Array.of(batch))[0]! : batch;
+  }
+
+  private draw(values: ArrayLike<number>, shape: [number, number, number, number], rng: RandomWords): GuidedSample {
     return sampleGuidedLocations(values, shape, this.drawsPerClass, rng, {
       temperature: this.temperature,
       transposeCoordinates: this.transposeCoordinates,
@@ -276,8 +294,43 @@ export class UNetGuide {
     }
   }
 
+  /**
+   * A data-parallel replica's part of a step without images of its own (a batch smaller than the
+   * group): it adds zero gradients to the group's sum and takes the same Adam step as the rest.
+   * @internal
+   */
+  idleStep(): void {
+    assert(this.group, () => 'Error in UNetGuide.idleStep: only a replica of a group can take a step without images.');
+    const grads: tf.NamedTensorMap = {};
+    for (const v of this.unet.trainableVariables()) grads[v.name] = tf.zerosLike(v);
+    this.step(tf.scalar(0), grads);
+  }
+
+  /**
+   * With a group: the gradients summed over every replica (and, when some replica had no images,
+   * rank 0's BatchNorm running statistics copied to all), so every replica takes the same step.
+   */
+  private reduceOverGroup(group: ShardGroup, grads: tf.NamedTensorMap): tf.NamedTensorMap {
+    const trainable = this.unet.trainableVariables();
+    const running = group.partial ? this.unet.namedVariables().filter(([, v]) => !v.trainable).map(([, v]) => v) : [];
+    const mine = (v: tf.Variable) => (group.rank === 0 ? v.dataSync() : new Float32Array(v.size));
+    const sum = group.sumReplicas(joinValues(...trainable.map((v) => grads[v.name]!.dataSync()), ...running.map(mine)));
+    let at = 0;
+    const take = (v: tf.Variable) => tf.tensor(sum.subarray(at, (at += v.size)), v.shape);
+    const out: tf.NamedTensorMap = {};
+    for (const v of trainable) out[v.name] = take(v);
+    for (const v of running) {
+      const t = take(v);
+      v.assign(t);
+      t.dispose();
+    }
+    tf.dispose(Object.values(grads));
+    return out;
+  }
+
   /** One Adam step on the gradients (summed over the epoch with `accumulateGradients`); returns the loss. */
   private step(value: tf.Scalar, grads: tf.NamedTensorMap): number {
+    if (this.group) grads = this.reduceOverGroup(this.group, grads);
     const byName: Record<string, tf.Tensor> = {};
     for (const [vname, g] of Object.entries(grads)) byName[this.nameOf.get(vname) ?? vname] = g;
     if (this.accumulateGradients) {

@@ -138,6 +138,41 @@ guided('should throw for a k that is not a multiple of the classes, a fixed-loca
   throwsCode(() => none.margins({ model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(1), training: true }), 'INVALID_ARGUMENT');
 });
 
+guided('[workers: 2] should give the margins and U-Net updates of one thread, with checkpoints that move between the two', async (ctx) => {
+  const one = guidedPatches({ k: 10, threat: THREAT, seed: 1 });
+  const two = guidedPatches({ k: 10, threat: THREAT, seed: 1, workers: 2 });
+  const base = { model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1 };
+  const r1 = new Rng(3);
+  const r2 = new Rng(3);
+  const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+    const [va, vb] = [a.dataSync(), b.dataSync()];
+    for (let i = 0; i < va.length; i++) assert.ok(Math.abs(va[i]! - vb[i]!) <= 1e-5 * (1 + Math.abs(va[i]!)), `${what}: ${va[i]} vs ${vb[i]}`);
+    tf.dispose([a, b]);
+  };
+  try {
+    for (let step = 0; step < 2; step++) {
+      close(one.margins({ ...base, rng: r1, training: true }), two.margins({ ...base, rng: r2, training: true }), `training step ${step}`);
+      assert.ok(Math.abs(one.lastUNetLoss - two.lastUNetLoss) <= 1e-5 * one.lastUNetLoss, `U-Net loss ${one.lastUNetLoss} vs ${two.lastUNetLoss}`);
+    }
+    assert.is(two.guide, null);
+    assert.is(two.pool!.workers, 2);
+    close(one.margins({ ...base, rng: r1, training: false }), two.margins({ ...base, rng: r2, training: false }), 'eval');
+    // A worker pool's checkpoint resumes in one thread and the other way round.
+    const fromTwo = guidedPatches({ k: 10, threat: THREAT, seed: 7 });
+    const fromOne = guidedPatches({ k: 10, threat: THREAT, seed: 7, workers: 2 });
+    await fromTwo.setState(await two.getState());
+    await fromOne.setState(await one.getState());
+    const r3 = Rng.fromState(r1.getState());
+    close(fromTwo.margins({ ...base, rng: r1, training: true }), fromOne.margins({ ...base, rng: r3, training: true }), 'after resuming');
+    fromTwo.dispose();
+    fromOne.dispose();
+  } finally {
+    one.dispose();
+    two.dispose();
+  }
+  throwsCode(() => guidedPatches({ k: 10, threat: THREAT, workers: 0 }), 'INVALID_OPTION', /workers must be a positive integer/);
+});
+
 guided.run();
 
 // ---

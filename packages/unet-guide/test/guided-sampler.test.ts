@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '@patchcert/backend';
-import { sampleGuidedLocations } from '@patchcert/unet-guide';
+import { sampleGuidedLocations, mergeGuidedSamples, type GuidedSample } from '@patchcert/unet-guide';
 import { throwsCode } from './___helpers.js';
 
 const sampler = suite('sampleGuidedLocations');
@@ -142,6 +142,37 @@ sampler('should throw for a k larger than the grid, a wrong length or a transpos
   throwsCode(() => sampleGuidedLocations(PRED, [1, 3, 4, 1], 13, new Rng(1)), 'INVALID_ARGUMENT');
   throwsCode(() => sampleGuidedLocations(PRED, [1, 3, 3, 1], 1, new Rng(1)), 'SHAPE_MISMATCH');
   throwsCode(() => sampleGuidedLocations(PRED, [1, 3, 4, 1], 1, new Rng(1), { transposeCoordinates: true }), 'INVALID_OPTION');
+});
+
+sampler('slices drawn from the replayed words of one batch merge into the whole batch\'s draw', () => {
+  // What UNetGuidePool does: the run generator's words for the batch, drawn at once, each worker
+  // drawing its images from its slice of them; k = 2 and many classes make widths differ per image.
+  const [batch, rows, cols, classes, k] = [7, 4, 5, 3, 2];
+  const rng = new Rng(9);
+  const pred = Float32Array.from({ length: batch * rows * cols * classes }, () => rng.uniform(-2, 2));
+  const whole = sampleGuidedLocations(pred, [batch, rows, cols, classes], k, new Rng(4));
+  const words = new Rng(4).fillU32(new Uint32Array(batch * rows * cols * classes));
+  const perImage = rows * cols * classes;
+  const replay = (from: number) => {
+    let at = from * perImage;
+    return { fillU32: (out: Uint32Array) => { out.set(words.subarray(at, (at += out.length))); return out; } };
+  };
+  const slices = [[0, 3], [3, 4], [4, 7]] as const;
+  const parts = slices.map(([lo, hi]) =>
+    sampleGuidedLocations(pred.subarray(lo * perImage, hi * perImage), [hi - lo, rows, cols, classes], k, replay(lo)));
+  assert.ok(new Set(parts.map((p) => p.width)).size > 1, 'the slices have different widths');
+  const merged = mergeGuidedSamples(parts);
+  const fields: Array<keyof GuidedSample> = ['batch', 'width', 'drawsPerClass', 'classes'];
+  for (const f of fields) assert.is(merged[f], whole[f], f);
+  assert.equal(merged.grid, whole.grid);
+  for (const f of ['locations', 'counts', 'picks', 'cellCounts', 'cellSlots'] as const) assert.equal(Array.from(merged[f]), Array.from(whole[f]), f);
+});
+
+sampler('mergeGuidedSamples should refuse parts of different grids', () => {
+  const a = sampleGuidedLocations(new Float32Array(12), [1, 3, 4, 1], 1, new Rng(1));
+  const b = sampleGuidedLocations(new Float32Array(12), [1, 4, 3, 1], 1, new Rng(1));
+  throwsCode(() => mergeGuidedSamples([a, b]), 'SHAPE_MISMATCH', /grid 3×4/);
+  throwsCode(() => mergeGuidedSamples([]), 'INVALID_ARGUMENT', /at least one/);
 });
 
 sampler.run();
