@@ -1,6 +1,7 @@
 // Registers the built-in strategy types. A new strategy (from @patchcert/unet-guide,
 // @patchcert/pooling or a user package) registers itself the same way through
 // registerStrategy; the training loop only ever calls createStrategy.
+import { availableParallelism } from 'node:os';
 import { PatchcertError } from '@patchcert/backend';
 import { locationMargins } from '@patchcert/bounds';
 import { guidedPatches } from '@patchcert/unet-guide';
@@ -55,6 +56,9 @@ export function registerBuiltinStrategies(): void {
   registerStrategy(ablationRandomDef);
 }
 
+/** `workers: 'auto'` of guided: the cores there are, up to this (see train-config.ts). */
+const AUTO_WORKERS_MAX = 4;
+
 const guidedDef: StrategyDefinition<'guided'> = {
   type: 'guided',
   description: 'worst case over k locations per image sampled from a U-Net that predicts margins (@patchcert/unet-guide)',
@@ -67,7 +71,7 @@ const guidedDef: StrategyDefinition<'guided'> = {
       ...(p.baseWidth !== undefined ? { baseWidth: p.baseWidth } : {}),
       ...(p.accumulateGradients !== undefined ? { accumulateGradients: p.accumulateGradients } : {}),
       ...(p.transposeCoordinates !== undefined ? { transposeCoordinates: p.transposeCoordinates } : {}),
-      ...(p.workers !== undefined ? { workers: p.workers } : {}),
+      ...(p.workers !== undefined ? { workers: p.workers === 'auto' ? Math.min(availableParallelism(), AUTO_WORKERS_MAX) : p.workers } : {}),
       learningRate: ctx.config.lr,
       // Derived from the run seed, not drawn, so a resumed run builds the same U-Net.
       seed: ctx.config.seed + 1,

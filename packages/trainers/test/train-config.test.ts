@@ -78,6 +78,15 @@ parse('should validate guided and pooled parameters by schema', async () => {
   await throwsCode(() => parseTrainConfig(withField({ strategy: { type: 'guided', k: 10, temp: 1 } }), 'a.json'), 'CONFIG_INVALID');
 });
 
+parse('should accept guided workers as a count in [1, 64] or "auto"', async () => {
+  assert.is((parseTrainConfig(withField({ strategy: { type: 'guided', k: 10, workers: 2 } }), 'a.json').strategy as { workers?: unknown }).workers, 2);
+  assert.is((parseTrainConfig(withField({ strategy: { type: 'guided', k: 10, workers: 'auto' } }), 'a.json').strategy as { workers?: unknown }).workers, 'auto');
+  for (const bad of [0, 1.5, 65, 'many']) {
+    const e = await throwsCode(() => parseTrainConfig(withField({ strategy: { type: 'guided', k: 10, workers: bad } }), 'a.json'), 'CONFIG_INVALID');
+    assert.match(e.message, /strategy\.workers/);
+  }
+});
+
 parse('should accept the guided reference quirks as booleans, transposed only on a square grid', async () => {
   const c = parseTrainConfig(withField({ strategy: { type: 'guided', k: 10, accumulateGradients: true, transposeCoordinates: true } }), 'a.json');
   assert.equal(c.strategy, { type: 'guided', k: 10, accumulateGradients: true, transposeCoordinates: true });
