@@ -14,6 +14,7 @@
 export { certify } from './certify.js';
 export type { CertifyOptions, CertifyResult } from './certify.js';
 export { locationMargins, worstMargins } from './location-margins.js';
+export { minOverLocations } from './internal/min-over-locations.js';
 export type { MarginOptions } from './location-margins.js';
 export type { BoundMethod } from './internal/create-plan.js';
 export type { LabelsLike } from './internal/labels.js';

@@ -3,7 +3,7 @@ import type { MarginStrategy, MarginStrategyContext, ThreatModel } from '@patchc
 import { UNetGuide, type UNetGuideOptions, type UNetGuideState } from './unet-guide.js';
 import { UNetGuidePool } from './unet-guide-pool.js';
 import type { GuidedSample } from './guided-sampler.js';
-import { locationMargins, threatGrid, type LocationMarginsFn } from './internal/bounds-api.js';
+import { locationMargins, minOverLocations, threatGrid, type LocationMarginsFn } from './internal/bounds-api.js';
 
 /** Options of {@link guidedPatches}; every optional field has the default listed. */
 export interface GuidedPatchesOptions {
@@ -189,7 +189,9 @@ export function guidedPatches(options: GuidedPatchesOptions): GuidedPatchStrateg
       }
       const bounds = lm!;
       return tf.tidy(() => {
-        const m = tf.min(bounds, 1) as tf.Tensor2D;
+        // An image's row repeats its first location past its distinct ones: tf.min would hand
+        // the gradient to every copy, minOverLocations hands it to one, as the reference's min(dim).
+        const m = minOverLocations(bounds);
         bounds.dispose();
         return m;
       });

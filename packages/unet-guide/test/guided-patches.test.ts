@@ -138,6 +138,43 @@ guided('should throw for a k that is not a multiple of the classes, a fixed-loca
   throwsCode(() => none.margins({ model: ctx.model, images: ctx.x, labels: ctx.y, eps: 1, rng: new Rng(1), training: true }), 'INVALID_ARGUMENT');
 });
 
+guided('should hand each image\'s gradient to one copy of a repeated location (as the reference\'s min(dim))', () => {
+  // 16 locations on a 5×5 image and 10 draws per image: most rows repeat their first location.
+  const model = buildModel('mlp', { inputShape: [5, 5, 1], numClasses: 10, hidden: [8], seed: 2 });
+  const x = tf.randomUniform([6, 5, 5, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const y = tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32');
+  const scale = tf.variable(tf.scalar(1));
+  let seen: Int32Array | null = null;
+  // Stand-in bounds: location q's margin is (q + 1)·scale for every class, so copies tie exactly.
+  const s = guidedPatches({
+    k: 10,
+    threat: THREAT,
+    seed: 1,
+    locationMargins: (_m, _x, _y, _t, o) => {
+      seen = o.locations.slice();
+      return tf.mul(scale, tf.tile(tf.reshape(tf.add(tf.tensor1d(o.locations, 'float32'), 1), [6, -1, 1]), [1, 1, 10])) as tf.Tensor3D;
+    },
+  });
+  try {
+    const g = tf.grad(() => tf.sum(s.margins({ model, images: x, labels: y, eps: 1, rng: new Rng(4), training: false })))(scale as unknown as tf.Tensor);
+    const locations = seen as unknown as Int32Array;
+    const width = locations.length / 6;
+    let repeats = 0;
+    let expected = 0;
+    for (let n = 0; n < 6; n++) {
+      const row = Array.from(locations.subarray(n * width, (n + 1) * width));
+      repeats += row.length - new Set(row).size;
+      expected += 10 * (Math.min(...row) + 1);
+    }
+    assert.ok(repeats > 0, 'some rows repeat a location');
+    assert.is(g.dataSync()[0], expected);
+  } finally {
+    s.dispose();
+    model.dispose();
+    tf.dispose([x, y, scale]);
+  }
+});
+
 guided('[workers: 2] should give the margins and U-Net updates of one thread, with checkpoints that move between the two', async (ctx) => {
   const one = guidedPatches({ k: 10, threat: THREAT, seed: 1 });
   const two = guidedPatches({ k: 10, threat: THREAT, seed: 1, workers: 2 });

@@ -1,9 +1,9 @@
 // The one module of unet-guide that reaches @patchcert/bounds' threat models and per-location
 // bounds, so the rest of the package depends on one narrow surface.
 import { PatchcertError } from '@patchcert/backend';
-import { locationMargins, type ThreatModel } from '@patchcert/bounds';
+import { locationMargins, minOverLocations, type ThreatModel } from '@patchcert/bounds';
 
-export { locationMargins };
+export { locationMargins, minOverLocations };
 
 /** Per-location margin lower bounds `[B, L, classes]`, as bounds' `locationMargins`. */
 export type LocationMarginsFn = typeof locationMargins;
