@@ -1,4 +1,5 @@
 import { Rng, assert } from '@patchcert/backend';
+import { joinArrays } from './internal/join-arrays.js';
 
 /** Options of {@link sampleGuidedLocations}. */
 export interface GuidedSamplerOptions {
@@ -179,15 +180,7 @@ export function mergeGuidedSamples(parts: readonly GuidedSample[]): GuidedSample
     );
   }
   if (parts.length === 1) return first;
-  const concat = <A extends Int32Array | Float32Array>(make: (n: number) => A, pick: (p: GuidedSample) => A): A => {
-    const out = make(parts.reduce((s, p) => s + pick(p).length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(pick(p), at);
-      at += pick(p).length;
-    }
-    return out;
-  };
+  const concat = <A extends Int32Array | Float32Array>(make: (n: number) => A, pick: (p: GuidedSample) => A): A => joinArrays(make, parts.map(pick));
   const counts = concat((n) => new Int32Array(n), (p) => p.counts);
   const width = counts.reduce((a, b) => Math.max(a, b), 0);
   const lists = parts.flatMap((p) => Array.from({ length: p.batch }, (_, n) => p.locations.subarray(n * p.width, n * p.width + p.counts[n]!)));

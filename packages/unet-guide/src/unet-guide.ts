@@ -1,10 +1,11 @@
-import { tf, Rng, assert, PatchcertError } from '@patchcert/backend';
+import { tf, assert, PatchcertError } from '@patchcert/backend';
 import { ResNetUNet } from './resnet-unet.js';
 import { TorchAdam, type TorchAdamState } from './torch-adam.js';
 import { withOwnTape } from './internal/own-tape.js';
 import { sampleGuidedLocations, type GuidedSample, type RandomWords } from './guided-sampler.js';
 import { encodeTensor, decodeTensor, type EncodedTensor } from './internal/tensor-codec.js';
-import { joinValues, type ShardGroup } from './internal/shard-group.js';
+import { joinValues } from './internal/join-arrays.js';
+import type { ShardGroup } from './internal/shard-group.js';
 
 /** Options of {@link UNetGuide}; every optional field has the default listed. */
 export interface UNetGuideOptions {

@@ -3,7 +3,8 @@
 // space, a transpose plus a slow Sum on wasm; here the backward pass reduces twice, as matMuls.
 import { tf } from '@patchcert/backend';
 import { channelSum } from './channel-stats.js';
-import { joinValues, type ShardGroup } from './shard-group.js';
+import { joinValues } from './join-arrays.js';
+import type { ShardGroup } from './shard-group.js';
 
 /**
  * (x − mean)·rsqrt(variance + eps)·gamma + beta over the channels of an NHWC tensor,

@@ -19,14 +19,3 @@ export interface ShardGroup {
    */
   readonly partial: boolean;
 }
-
-/** `parts` joined into one Float32Array (what a group sums in one exchange). */
-export function joinValues(...parts: ArrayLike<number>[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
