@@ -11,3 +11,4 @@ export { resizeBilinearGrad } from './resize-bilinear-grad';
 export { channelBroadcast } from './channel-broadcast';
 export { segmentSum } from './segment-sum';
 export { rowTimesMatrix, batchedOuter } from './small-batch-matmul';
+export { conv2dDirect, directConvPixels } from './conv2d-direct';

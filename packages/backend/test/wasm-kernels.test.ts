@@ -6,6 +6,9 @@ import * as assert from 'uvu/assert';
 import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf, PatchcertError } from '@patchcert/backend';
 import { KERNEL_TOLERANCE, assertClose, assertWasmMatchesCpu, seededNormal } from './helpers.js';
 import { filterGradPath } from '../src/kernels/wasm/Conv2DBackpropFilter.js';
+import { directConv2D, directConvPath, directConvPixels } from '../src/kernels/wasm/conv2d-direct.js';
+import { patchcertWasm } from '../src/kernels/wasm/patchcert-module.js';
+import type { WasmBackend } from '../src/kernels/wasm/wasm-backend.js';
 
 tf.env().set('IS_TEST', true);
 
@@ -137,24 +140,133 @@ filterGrad.run();
 
 // ---
 
+const forwardConv = suite('Conv2D and FusedConv2D');
+
+// Every output-channel count the direct loop takes (its blocks of 1, 2 or 4 pixels), counts it
+// leaves to XNNPACK (3, 9, 32), and the geometry its pointer logic branches on: rows that end
+// inside a block, taps over the padding on every side, strides, a filter wider than the image,
+// and 1×1 filters. Each case runs on both paths against the cpu backend.
+const FORWARD_CASES: ConvCase[] = [
+  { tag: 'U-Net 28x28 6->6 k3 pad1', x: [2, 28, 28, 6], filter: [3, 3, 6, 6], strides: 1, pad: explicit(1, 1, 1, 1) },
+  { tag: 'U-Net 1->6 k7 s2 pad3', x: [2, 28, 28, 1], filter: [7, 7, 1, 6], strides: 2, pad: explicit(3, 3, 3, 3) },
+  { tag: 'U-Net 7x7 24->12 k3', x: [2, 7, 7, 24], filter: [3, 3, 24, 12], strides: 1, pad: explicit(1, 1, 1, 1) },
+  { tag: 'U-Net 4x4 12->24 k3 s2', x: [2, 4, 4, 12], filter: [3, 3, 12, 24], strides: 2, pad: explicit(1, 1, 1, 1) },
+  { tag: '4 channels, 9 wide (block of 4 cut to 1)', x: [2, 5, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
+  { tag: '5 channels, asymmetric pad', x: [1, 6, 7, 2], filter: [2, 3, 2, 5], strides: 1, pad: explicit(2, 0, 1, 3) },
+  { tag: '7 channels s2 same', x: [2, 9, 9, 5], filter: [3, 3, 5, 7], strides: 2, pad: 'same' },
+  { tag: '8 channels k1', x: [2, 5, 6, 13], filter: [1, 1, 13, 8], strides: 1, pad: 'valid' },
+  { tag: '10 channels (CIFAR) k3', x: [2, 8, 7, 3], filter: [3, 3, 3, 10], strides: 1, pad: 'same' },
+  { tag: '14 channels s1x2', x: [1, 6, 10, 4], filter: [3, 5, 4, 14], strides: [1, 2], pad: explicit(2, 0, 1, 3) },
+  { tag: '16 channels k4 s2 pad1 (CNN)', x: [2, 14, 14, 4], filter: [4, 4, 4, 16], strides: 2, pad: explicit(1, 1, 1, 1) },
+  { tag: '20 channels k3 valid', x: [2, 6, 5, 6], filter: [3, 3, 6, 20], strides: 1, pad: 'valid' },
+  { tag: 'filter wider than the image', x: [2, 3, 3, 2], filter: [5, 5, 2, 6], strides: 1, pad: explicit(2, 2, 2, 2) },
+  { tag: 'pad beyond the filter, s3', x: [1, 10, 10, 3], filter: [3, 3, 3, 12], strides: 3, pad: explicit(2, 2, 2, 2) },
+  { tag: '3 channels (XNNPACK)', x: [2, 7, 7, 3], filter: [3, 3, 3, 3], strides: 1, pad: 'same' },
+  { tag: '9 channels (XNNPACK)', x: [2, 7, 7, 3], filter: [3, 3, 3, 9], strides: 1, pad: 'same' },
+  { tag: '32 channels (XNNPACK)', x: [2, 6, 6, 4], filter: [3, 3, 4, 32], strides: 2, pad: 'same' },
+];
+
+for (const direct of [true, false]) {
+  for (const c of FORWARD_CASES) {
+    for (const fused of [false, true]) {
+      forwardConv(`[${c.tag}, ${fused ? 'FusedConv2D bias+relu' : 'Conv2D'}, ${direct ? 'direct loop' : 'XNNPACK'}] should match the cpu backend`, async () => {
+        const xv = seededNormal(size(c.x), 5);
+        const wv = seededNormal(size(c.filter), 6);
+        const bv = seededNormal(c.filter[3], 7);
+        directConvPath.direct = direct;
+        try {
+          await assertWasmMatchesCpu(() => {
+            const x = tf.tensor4d(xv, c.x);
+            const filter = tf.tensor4d(wv, c.filter);
+            if (!fused) return tf.conv2d(x, filter, c.strides, c.pad);
+            return tf.engine().runKernel(
+              tf.FusedConv2D,
+              { x, filter, bias: tf.tensor1d(bv), preluActivationWeights: null } as unknown as tf.NamedTensorMap,
+              { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1, activation: 'relu' } as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor;
+          }, KERNEL_TOLERANCE, c.tag);
+        } finally {
+          directConvPath.direct = true;
+        }
+      });
+    }
+  }
+}
+
+forwardConv('should agree with the module on which channel counts the loop takes', async () => {
+  await initBackend('wasm');
+  const module = patchcertWasm(tf.backend() as WasmBackend);
+  assert.ok(module, 'the module must load on this engine');
+  const taken: number[] = [];
+  for (let c = 0; c <= 40; c++) {
+    assert.is(directConvPixels(c), module!.directConvPixels(c), `channels ${c}`);
+    if (directConvPixels(c) > 0) taken.push(c);
+  }
+  assert.equal(taken, [4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24]);
+});
+
+forwardConv('should run the loop for the counts it takes and leave the rest', async () => {
+  await initBackend('wasm');
+  const backend = tf.backend() as WasmBackend;
+  const x = tf.tensor4d(seededNormal(2 * 5 * 5 * 3, 8), [2, 5, 5, 3]);
+  const geometry = { strideHeight: 1, strideWidth: 1, top: 1, left: 1, outHeight: 5, outWidth: 5 };
+  const run = (channels: number) => {
+    const w = tf.tensor4d(seededNormal(27 * channels, 9), [3, 3, 3, channels]);
+    try {
+      const out = directConv2D(backend, x, w, null, geometry, false);
+      if (out === undefined) return undefined;
+      const t = tf.engine().makeTensorFromTensorInfo(out);
+      const expected = tf.conv2d(x, w, 1, 'same');
+      assertClose(t.dataSync(), expected.dataSync(), KERNEL_TOLERANCE, `channels ${channels}`);
+      tf.dispose([t, expected]);
+      return true;
+    } finally {
+      w.dispose();
+    }
+  };
+  assert.is(run(6), true);
+  assert.is(run(24), true);
+  assert.is(run(9), undefined);
+  assert.is(run(32), undefined);
+  x.dispose();
+});
+
+forwardConv.run();
+
+// ---
+
 const inputGrad = suite('Conv2DBackpropInput');
 
-for (const c of CONV_CASES) {
-  inputGrad(`[${c.tag}] should match the cpu backend`, async () => {
-    const dyShape = outShape(c);
-    const dyv = seededNormal(size(dyShape), 3);
-    const wv = seededNormal(size(c.filter), 4);
-    await assertWasmMatchesCpu(
-      () =>
-        tf.engine().runKernel(
-          tf.Conv2DBackpropInput,
-          { dy: tf.tensor4d(dyv, dyShape), filter: tf.tensor4d(wv, c.filter) },
-          { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor,
-      KERNEL_TOLERANCE,
-      c.tag,
-    );
-  });
+// Its phase convolutions run on the Conv2D kernel: the direct loop where the input has a channel
+// count it takes (the U-Net's 6, 12, 24 and the 4, 5, 16 cases above), XNNPACK otherwise.
+const INPUT_GRAD_CASES: ConvCase[] = [
+  ...CONV_CASES,
+  { tag: 'U-Net 14x14 6->6 k3 pad1', x: [2, 14, 14, 6], filter: [3, 3, 6, 6], strides: 1, pad: explicit(1, 1, 1, 1) },
+  { tag: 'U-Net 7x7 12->24 k3 s2 pad1', x: [2, 7, 7, 12], filter: [3, 3, 12, 24], strides: 2, pad: explicit(1, 1, 1, 1) },
+];
+for (const direct of [true, false]) {
+  for (const c of INPUT_GRAD_CASES) {
+    inputGrad(`[${c.tag}, ${direct ? 'direct loop' : 'XNNPACK'}] should match the cpu backend`, async () => {
+      const dyShape = outShape(c);
+      const dyv = seededNormal(size(dyShape), 3);
+      const wv = seededNormal(size(c.filter), 4);
+      directConvPath.direct = direct;
+      try {
+        await assertWasmMatchesCpu(
+          () =>
+            tf.engine().runKernel(
+              tf.Conv2DBackpropInput,
+              { dy: tf.tensor4d(dyv, dyShape), filter: tf.tensor4d(wv, c.filter) },
+              { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor,
+          KERNEL_TOLERANCE,
+          c.tag,
+        );
+      } finally {
+        directConvPath.direct = true;
+      }
+    });
+  }
 }
 
 inputGrad.run();

@@ -1,7 +1,7 @@
 // Registers patchcert's kernels. On wasm: the ones stock tfjs-backend-wasm 4.22 lacks and IBP
 // training needs (Conv2DBackpropFilter, UnsortedSegmentSum), faster replacements for slow stock
 // paths (Add/Sub/Multiply/RealDiv with a per-channel operand, AvgPoolGrad, BatchMatMul with transposes, Cast and Transpose without a copy when the data
-// keeps its order, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy, MaxPoolGrad,
+// keeps its order, Conv2D and FusedConv2D for few output channels, Conv2DBackpropInput, GatherV2 on axis 0, Identity without a copy, MaxPoolGrad,
 // ResizeBilinearGrad, Slice as block copies, Sum over leading axes) and patchcert's own kernels (PcIntervalRelu and its
 // gradient, and PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies,
 // PcReluElidedMargins, PcWindowSums and PcWindowReluMargins for certification's MLP path,
@@ -20,6 +20,7 @@ import { identityConfig } from './wasm/Identity.js';
 import { sliceConfig } from './wasm/Slice.js';
 import { sumConfig } from './wasm/Sum.js';
 import { transposeConfig } from './wasm/Transpose.js';
+import { conv2DConfig, fusedConv2DConfig } from './wasm/Conv2D.js';
 import { conv2DBackpropFilterConfig } from './wasm/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './wasm/Conv2DBackpropInput.js';
 import { unsortedSegmentSumConfig } from './wasm/UnsortedSegmentSum.js';
@@ -46,6 +47,8 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   avgPoolGradConfig,
   batchMatMulConfig,
   castConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   gatherV2Config,
@@ -106,7 +109,7 @@ export function registerWasmKernels(): void {
 
 /**
  * Puts the stock tfjs-backend-wasm kernels back where patchcert replaced them (AvgPoolGrad,
- * Add, BatchMatMul, Cast, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Multiply, RealDiv, ResizeBilinearGrad, Slice, Sub, Sum, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
+ * Add, BatchMatMul, Cast, Conv2D, Conv2DBackpropInput, FusedConv2D, GatherV2, Identity, MaxPoolGrad, Multiply, RealDiv, ResizeBilinearGrad, Slice, Sub, Sum, Transpose), for A/B benchmarks; the kernels stock wasm lacks stay registered.
  * {@link registerWasmKernels} switches back.
  */
 export function restoreStockWasmKernels(): void {

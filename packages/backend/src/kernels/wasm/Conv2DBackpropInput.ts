@@ -9,11 +9,12 @@ import {
   type KernelArgs,
   type WasmBackend,
 } from './wasm-backend.js';
+import { runConv2D } from './Conv2D.js';
 
 // Why this replaces the stock kernel: stock wasm Conv2DBackpropInput is a scalar loop, the slowest
 // part of a conv training step. The input gradient of a convolution is itself a convolution, run
-// here on XNNPACK through the stock Conv2D kernel. For stride s it splits into s_h·s_w phases
-// (polyphase): the rows a ≡ φ (mod s) of dx only see the filter taps p ≡ φ + top (mod s), so each
+// here through patchcert's Conv2D kernel (the direct loop for few channels, else XNNPACK). For
+// stride s it splits into s_h·s_w phases (polyphase): the rows a ≡ φ (mod s) of dx only see the filter taps p ≡ φ + top (mod s), so each
 // phase is a stride-1 convolution of dy with that sub-filter, flipped and with in/out channels
 // swapped. The phases are then interleaved into dx. Same numbers as the stock loop, with no
 // multiplications by the zeros a stride-spread dy would hold.
@@ -146,7 +147,7 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
         const kernel = subFilter(backend, filter, ph, pw, sh, sw);
         temps.push(kernel);
         const source = cropForPhase(args, dy, ph, pw, temps);
-        const part = runStock(tf.Conv2D, {
+        const part = runConv2D({
           inputs: { x: source, filter: kernel },
           backend,
           attrs: {

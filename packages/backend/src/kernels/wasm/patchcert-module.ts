@@ -51,6 +51,14 @@ export interface PatchcertWasm {
     batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
     fh: number, fw: number, sh: number, sw: number, top: number, left: number,
   ): void;
+  /** The direct convolution loop for few output channels; see assembly/conv2d-direct.ts. */
+  conv2dDirect(
+    x: number, wpat: number, bpat: number, zero: number, y: number,
+    batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
+    fh: number, fw: number, sh: number, sw: number, top: number, left: number, relu: boolean,
+  ): void;
+  /** The loop's pixels per block for a channel count (0: not taken); see assembly/conv2d-direct.ts. */
+  directConvPixels(channels: number): number;
   /** MaxPoolGrad's loop; see assembly/max-pool-grad.ts. */
   maxPoolGrad(
     x: number, dy: number, dx: number,
