@@ -4,7 +4,7 @@
 
 // @ts-nocheck  (AssemblyScript types: usize, f32, v128 …)
 
-import { loadLanes, addLanes } from './lanes';
+import { loadLanes, addLanes, madd } from './lanes';
 
 /** Input channels per sweep: three splats × two 4-lane output vectors = 6 accumulators. */
 const CI_GROUP: i32 = 3;
@@ -38,17 +38,17 @@ function sweep(
       const da = loadLanes(dp, na);
       const db = loadLanes(dp + 16, nb);
       const s0 = v128.load32_splat(xp);
-      a0 = f32x4.add(a0, f32x4.mul(s0, da));
-      b0 = f32x4.add(b0, f32x4.mul(s0, db));
+      a0 = madd(s0, da, a0);
+      b0 = madd(s0, db, b0);
       if (nc > 1) {
         const s1 = v128.load32_splat(xp + x1);
-        a1 = f32x4.add(a1, f32x4.mul(s1, da));
-        b1 = f32x4.add(b1, f32x4.mul(s1, db));
+        a1 = madd(s1, da, a1);
+        b1 = madd(s1, db, b1);
       }
       if (nc > 2) {
         const s2 = v128.load32_splat(xp + x2);
-        a2 = f32x4.add(a2, f32x4.mul(s2, da));
-        b2 = f32x4.add(b2, f32x4.mul(s2, db));
+        a2 = madd(s2, da, a2);
+        b2 = madd(s2, db, b2);
       }
       xp += xColStep;
       dp += dyPix;

@@ -11,7 +11,7 @@
 
 // @ts-nocheck  (AssemblyScript types: usize, f32, v128 …)
 
-import { storeLanes } from './lanes';
+import { storeLanes, madd } from './lanes';
 
 /** The input vector of accumulator v: the splat of the pixel its lanes belong to, or two joined. */
 @inline
@@ -26,11 +26,6 @@ function lanesOf(v: i32, C: i32, s0: v128, s1: v128, s2: v128, s3: v128): v128 {
   if (k == 1) return v128.shuffle<f32>(a, b, 0, 5, 6, 7);
   if (k == 2) return v128.shuffle<f32>(a, b, 0, 1, 6, 7);
   return v128.shuffle<f32>(a, b, 0, 1, 2, 7);
-}
-
-@inline
-function madd(acc: v128, x: v128, w: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(x, w));
 }
 
 /** The i-th (literal) of the weight vectors. */
@@ -111,14 +106,14 @@ function convolve(
               const w5 = R > 5 ? v128.load(wp, 80) : w0;
               const w6 = R > 6 ? v128.load(wp, 96) : w0;
               const w7 = R > 7 ? v128.load(wp, 112) : w0;
-              a0 = madd(a0, lanesOf(0, C, s0, s1, s2, s3), w0);
-              if (V > 1) a1 = madd(a1, lanesOf(1, C, s0, s1, s2, s3), pick(1 % R, w0, w1, w2, w3, w4, w5, w6, w7));
-              if (V > 2) a2 = madd(a2, lanesOf(2, C, s0, s1, s2, s3), pick(2 % R, w0, w1, w2, w3, w4, w5, w6, w7));
-              if (V > 3) a3 = madd(a3, lanesOf(3, C, s0, s1, s2, s3), pick(3 % R, w0, w1, w2, w3, w4, w5, w6, w7));
-              if (V > 4) a4 = madd(a4, lanesOf(4, C, s0, s1, s2, s3), pick(4 % R, w0, w1, w2, w3, w4, w5, w6, w7));
-              if (V > 5) a5 = madd(a5, lanesOf(5, C, s0, s1, s2, s3), pick(5 % R, w0, w1, w2, w3, w4, w5, w6, w7));
-              if (V > 6) a6 = madd(a6, lanesOf(6, C, s0, s1, s2, s3), pick(6 % R, w0, w1, w2, w3, w4, w5, w6, w7));
-              if (V > 7) a7 = madd(a7, lanesOf(7, C, s0, s1, s2, s3), pick(7 % R, w0, w1, w2, w3, w4, w5, w6, w7));
+              a0 = madd(lanesOf(0, C, s0, s1, s2, s3), w0, a0);
+              if (V > 1) a1 = madd(lanesOf(1, C, s0, s1, s2, s3), pick(1 % R, w0, w1, w2, w3, w4, w5, w6, w7), a1);
+              if (V > 2) a2 = madd(lanesOf(2, C, s0, s1, s2, s3), pick(2 % R, w0, w1, w2, w3, w4, w5, w6, w7), a2);
+              if (V > 3) a3 = madd(lanesOf(3, C, s0, s1, s2, s3), pick(3 % R, w0, w1, w2, w3, w4, w5, w6, w7), a3);
+              if (V > 4) a4 = madd(lanesOf(4, C, s0, s1, s2, s3), pick(4 % R, w0, w1, w2, w3, w4, w5, w6, w7), a4);
+              if (V > 5) a5 = madd(lanesOf(5, C, s0, s1, s2, s3), pick(5 % R, w0, w1, w2, w3, w4, w5, w6, w7), a5);
+              if (V > 6) a6 = madd(lanesOf(6, C, s0, s1, s2, s3), pick(6 % R, w0, w1, w2, w3, w4, w5, w6, w7), a6);
+              if (V > 7) a7 = madd(lanesOf(7, C, s0, s1, s2, s3), pick(7 % R, w0, w1, w2, w3, w4, w5, w6, w7), a7);
               p0 += 4;
               p1 += 4;
               p2 += 4;

@@ -46,3 +46,13 @@ export function storeLanes(p: usize, v: v128, n: i32): void {
   if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
   if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
+
+/**
+ * a·b + c per lane: one fused multiply-add in the relaxed-SIMD build of the module (rounded once,
+ * where the CPU has FMA), a multiply then an add in the plain build.
+ */
+@inline
+export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}

@@ -2,6 +2,7 @@ import { tf } from './tf.js';
 import { PatchcertError } from './errors.js';
 import { env, toBackendName, type BackendName } from './env.js';
 import { startThreadedWasm } from './wasm-threads.js';
+import { enableRelaxedSimd } from './kernels/wasm/relaxed-simd.js';
 
 /** What the running backend is, as reported by {@link initBackend}. */
 export interface BackendInfo {
@@ -11,6 +12,8 @@ export interface BackendInfo {
   tfjsBackend: string;
   /** WASM SIMD in use (wasm only). */
   simd: boolean;
+  /** patchcert's conv loops use fused multiply-adds (WebAssembly relaxed SIMD; wasm only, see env.relaxedSimd). */
+  fma?: boolean;
   /** Threads the backend's kernels use. */
   threads: number;
   /** tfjs version. */
@@ -83,6 +86,7 @@ const starters: Record<BackendName, Starter> = {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const { registerWasmKernels } = await import('./kernels/register-all-kernels.js');
     registerWasmKernels();
+    const fma = env.relaxedSimd && (await enableRelaxedSimd());
     const threads = options.threads ?? env.threads;
     if (!Number.isInteger(threads) || threads < 1) {
       throw new PatchcertError('INVALID_OPTION', `Error in initBackend: threads must be an integer >= 1, but got ${threads}.`);
@@ -90,7 +94,7 @@ const starters: Record<BackendName, Starter> = {
     if (threads > 1) await startThreadedWasm(threads, wasm.setThreadsCount, () => setOrThrow('wasm', 'wasm'));
     else await setOrThrow('wasm', 'wasm');
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-    return { tfjsBackend: 'wasm', simd, threads: wasm.getThreadsCount() };
+    return { tfjsBackend: 'wasm', simd, fma: simd && fma, threads: wasm.getThreadsCount() };
   },
   async cpu() {
     const { registerCpuKernels } = await import('./kernels/register-all-kernels.js');
@@ -142,5 +146,5 @@ export function describeBackend(info: BackendInfo | undefined = current): string
   if (!info) return 'backend: not started';
   const threads = info.threads === 0 ? 'native' : String(info.threads);
   const workers = env.workers > 1 ? ` workers=${env.workers}` : '';
-  return `backend: ${info.name} (tfjs ${info.tfjsBackend} ${info.tfjsVersion}) simd=${info.simd ? 'on' : 'off'} threads=${threads}${workers}`;
+  return `backend: ${info.name} (tfjs ${info.tfjsBackend} ${info.tfjsVersion}) simd=${info.simd ? 'on' : 'off'}${info.fma ? ' fma=on' : ''} threads=${threads}${workers}`;
 }

@@ -31,6 +31,15 @@ export interface PatchcertEnv {
    * @defaultValue 1
    */
   threads: number;
+  /**
+   * Let patchcert's wasm conv loops use fused multiply-adds (WebAssembly relaxed SIMD) where the
+   * engine has them; on Node 20 `initBackend('wasm')` turns on V8's
+   * `--experimental-wasm-relaxed-simd` for that. Results then differ from plain SIMD by float
+   * rounding only. Read from `PATCHCERT_RELAXED_SIMD` (`0` turns it off). Takes effect when a
+   * wasm backend's module is next instantiated (the next `initBackend`).
+   * @defaultValue true
+   */
+  relaxedSimd: boolean;
   /** Log level for progress and diagnostics. @defaultValue 'info' */
   logLevel: 'silent' | 'info' | 'debug';
   /**
@@ -68,6 +77,12 @@ function parseBenchPreset(v: string | undefined): PatchcertEnv['benchPreset'] {
   throw new PatchcertError('INVALID_OPTION', `Error in env: PATCHCERT_BENCH_PRESET must be quick or full, but got '${v}'.`);
 }
 
+function parseSwitch(name: string, v: string | undefined): boolean {
+  if (v === undefined || v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new PatchcertError('INVALID_OPTION', `Error in env: ${name} must be 0 or 1, but got '${v}'.`);
+}
+
 function parseCount(name: string, v: string | undefined): number {
   if (v === undefined || v === '') return 1;
   const n = Number(v);
@@ -83,6 +98,7 @@ export const env: PatchcertEnv = {
   debug: process.env['PATCHCERT_DEBUG'] === '1',
   workers: parseCount('PATCHCERT_WORKERS', process.env['PATCHCERT_WORKERS']),
   threads: parseCount('PATCHCERT_THREADS', process.env['PATCHCERT_THREADS']),
+  relaxedSimd: parseSwitch('PATCHCERT_RELAXED_SIMD', process.env['PATCHCERT_RELAXED_SIMD']),
   logLevel: parseLogLevel(process.env['PATCHCERT_LOG_LEVEL']),
   cacheDir: process.env['PATCHCERT_CACHE_DIR'] || join(homedir(), '.cache', 'patchcert'),
   benchPreset: parseBenchPreset(process.env['PATCHCERT_BENCH_PRESET']),

@@ -3,7 +3,7 @@
 // the backend holds no more data than the kernel returned, so a leaked intermediate fails here.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf, PatchcertError } from '@patchcert/backend';
+import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf, PatchcertError, env } from '@patchcert/backend';
 import { KERNEL_TOLERANCE, assertClose, assertWasmMatchesCpu, seededNormal } from './helpers.js';
 import { filterGradPath } from '../src/kernels/wasm/Conv2DBackpropFilter.js';
 import { directConv2D, directConvPath, directConvPixels } from '../src/kernels/wasm/conv2d-direct.js';
@@ -64,13 +64,21 @@ const FILTER_GRAD_CASES: ConvCase[] = [
   { tag: 'filter larger than the image', x: [2, 3, 3, 2], filter: [5, 5, 2, 6], strides: 1, pad: explicit(2, 2, 2, 2) },
 ];
 
-for (const direct of [true, false]) {
+// The direct loops run in both builds of patchcert's module: fused multiply-adds (relaxed SIMD,
+// on here: initBackend enables it on Node 20) and plain SIMD (env.relaxedSimd off).
+const LOOP_PATHS = [
+  { tag: 'direct loop, fma', direct: true, fma: true },
+  { tag: 'direct loop, plain SIMD', direct: true, fma: false },
+] as const;
+
+for (const { tag: path, direct, fma } of [...LOOP_PATHS, { tag: 'transposed conv', direct: false, fma: true }]) {
   for (const c of FILTER_GRAD_CASES) {
-    filterGrad(`[${c.tag}, ${direct ? 'direct loop' : 'transposed conv'}] should match the cpu backend`, async () => {
+    filterGrad(`[${c.tag}, ${path}] should match the cpu backend`, async () => {
       const dyShape = outShape(c);
       const xv = seededNormal(size(c.x), 1);
       const dyv = seededNormal(size(dyShape), 2);
       filterGradPath.direct = direct;
+      env.relaxedSimd = fma;
       try {
         await assertWasmMatchesCpu(
           () =>
@@ -84,6 +92,7 @@ for (const direct of [true, false]) {
         );
       } finally {
         filterGradPath.direct = true;
+        env.relaxedSimd = true;
       }
     });
   }
@@ -166,14 +175,15 @@ const FORWARD_CASES: ConvCase[] = [
   { tag: '32 channels (XNNPACK)', x: [2, 6, 6, 4], filter: [3, 3, 4, 32], strides: 2, pad: 'same' },
 ];
 
-for (const direct of [true, false]) {
+for (const { tag: path, direct, fma } of [...LOOP_PATHS, { tag: 'XNNPACK', direct: false, fma: true }]) {
   for (const c of FORWARD_CASES) {
     for (const fused of [false, true]) {
-      forwardConv(`[${c.tag}, ${fused ? 'FusedConv2D bias+relu' : 'Conv2D'}, ${direct ? 'direct loop' : 'XNNPACK'}] should match the cpu backend`, async () => {
+      forwardConv(`[${c.tag}, ${fused ? 'FusedConv2D bias+relu' : 'Conv2D'}, ${path}] should match the cpu backend`, async () => {
         const xv = seededNormal(size(c.x), 5);
         const wv = seededNormal(size(c.filter), 6);
         const bv = seededNormal(c.filter[3], 7);
         directConvPath.direct = direct;
+        env.relaxedSimd = fma;
         try {
           await assertWasmMatchesCpu(() => {
             const x = tf.tensor4d(xv, c.x);
@@ -187,6 +197,7 @@ for (const direct of [true, false]) {
           }, KERNEL_TOLERANCE, c.tag);
         } finally {
           directConvPath.direct = true;
+          env.relaxedSimd = true;
         }
       });
     }

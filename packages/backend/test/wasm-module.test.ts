@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { initBackend, tf } from '@patchcert/backend';
 // @ts-expect-error: a plain .mjs build script without types
 import { generatedSource } from '../scripts/build-wasm.mjs';
-import { patchcertWasm } from '../src/kernels/wasm/patchcert-module.js';
+import { patchcertWasm, usesRelaxedSimd } from '../src/kernels/wasm/patchcert-module.js';
+import { relaxedSimdAvailable } from '../src/kernels/wasm/relaxed-simd.js';
+import { env, describeBackend } from '@patchcert/backend';
 import type { WasmBackend } from '../src/kernels/wasm/wasm-backend.js';
 
 const m = suite('patchcert wasm module');
@@ -24,6 +26,25 @@ m('should instantiate against the wasm backend memory and export every loop', as
   assert.ok(module !== undefined, 'module did not instantiate');
   for (const name of ['intervalRelu', 'intervalReluGrad', 'reluElidedMargins', 'windowSums', 'conv2dBackpropFilter', 'sumLeading'] as const) {
     assert.type(module![name], 'function', `export ${name}`);
+  }
+});
+
+m('should run the relaxed-SIMD build on Node 20 (initBackend turns the V8 flag on) and the plain one when env.relaxedSimd is off', async () => {
+  const info = await initBackend('wasm');
+  const backend = tf.backend() as WasmBackend;
+  assert.ok(relaxedSimdAvailable(), 'relaxed SIMD must be available after initBackend on this Node');
+  assert.ok(info.fma, 'BackendInfo.fma');
+  assert.match(describeBackend(info), /simd=on fma=on/);
+  const relaxed = patchcertWasm(backend);
+  assert.ok(usesRelaxedSimd(backend));
+  env.relaxedSimd = false;
+  try {
+    const plain = patchcertWasm(backend);
+    assert.ok(plain !== undefined && plain !== relaxed, 'a separate plain-SIMD instance');
+    assert.not.ok(usesRelaxedSimd(backend));
+    assert.type(plain!.conv2dDirect, 'function');
+  } finally {
+    env.relaxedSimd = true;
   }
 });
 

@@ -4,7 +4,9 @@
 // (another tfjs version) or the engine has no SIMD, the kernels run their JS loops instead.
 import type { WasmBackend } from './wasm-backend.js';
 import { WebAssemblyApi, wasmMemory } from './wasm-memory.js';
-import { PATCHCERT_WASM, PATCHCERT_WASM_SHARED } from './generated/patchcert-wasm.js';
+import { PATCHCERT_WASM, PATCHCERT_WASM_SHARED, PATCHCERT_WASM_RELAXED, PATCHCERT_WASM_SHARED_RELAXED } from './generated/patchcert-wasm.js';
+import { relaxedSimdAvailable } from './relaxed-simd.js';
+import { env } from '../../env.js';
 
 /** The module's exports; every pointer is a byte offset into tfjs's heap. */
 export interface PatchcertWasm {
@@ -79,19 +81,26 @@ export interface PatchcertWasm {
   sumLeading(x: number, out: number, rows: number, cols: number): void;
 }
 
-const instances = new WeakMap<object, PatchcertWasm | null>();
+// One instance per tfjs module and variant (plain or relaxed SIMD), made on first use.
+const instances = { plain: new WeakMap<object, PatchcertWasm | null>(), relaxed: new WeakMap<object, PatchcertWasm | null>() };
 
-/** The module bound to `backend`'s memory, or undefined when it cannot run there. */
+/**
+ * The module bound to `backend`'s memory, or undefined when it cannot run there. The relaxed-SIMD
+ * build (fused multiply-adds) where `env.relaxedSimd` is on and the engine compiles it.
+ */
 export function patchcertWasm(backend: WasmBackend): PatchcertWasm | undefined {
   const module = (backend as unknown as { wasm?: object }).wasm;
   if (module === undefined) return undefined;
-  const known = instances.get(module);
+  const relaxed = env.relaxedSimd && relaxedSimdAvailable();
+  const cache = relaxed ? instances.relaxed : instances.plain;
+  const known = cache.get(module);
   if (known !== undefined) return known ?? undefined;
   let exports: PatchcertWasm | null = null;
   try {
     const found = wasmMemory(backend);
     if (found !== undefined && WebAssemblyApi !== undefined) {
-      const bytes = Uint8Array.from(atob(found.shared ? PATCHCERT_WASM_SHARED : PATCHCERT_WASM), (c) => c.charCodeAt(0));
+      const base64 = relaxed ? (found.shared ? PATCHCERT_WASM_SHARED_RELAXED : PATCHCERT_WASM_RELAXED) : found.shared ? PATCHCERT_WASM_SHARED : PATCHCERT_WASM;
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
       const instance = new WebAssemblyApi.Instance(new WebAssemblyApi.Module(bytes), { env: { memory: found.memory } });
       exports = instance.exports as unknown as PatchcertWasm;
     }
@@ -99,6 +108,11 @@ export function patchcertWasm(backend: WasmBackend): PatchcertWasm | undefined {
     // No SIMD in this engine, or a memory we cannot import: the kernels run their JS loops.
     exports = null;
   }
-  instances.set(module, exports);
+  cache.set(module, exports);
   return exports ?? undefined;
+}
+
+/** Whether the module `backend` runs is the relaxed-SIMD build (for describeBackend). */
+export function usesRelaxedSimd(backend: WasmBackend): boolean {
+  return env.relaxedSimd && relaxedSimdAvailable() && patchcertWasm(backend) !== undefined;
 }
