@@ -12,3 +12,4 @@ export { channelBroadcast } from './channel-broadcast';
 export { segmentSum } from './segment-sum';
 export { rowTimesMatrix, batchedOuter } from './small-batch-matmul';
 export { conv2dDirect, directConvPixels } from './conv2d-direct';
+export { gumbelTopK } from './gumbel-top-k';

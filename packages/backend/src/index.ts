@@ -26,9 +26,11 @@ export { windowSums } from './ops/window-sums.js';
 export { windowReluMargins } from './ops/window-relu-margins.js';
 export { reluDenseReluMargins } from './ops/relu-dense-relu-margins.js';
 export { denseTailMargins } from './ops/dense-tail-margins.js';
-export { PcIntervalRelu, PcIntervalReluGrad, PcReluElidedMargins, PcWindowSums, PcWindowReluMargins, PcReluDenseReluMargins, PcDenseTailMargins } from './kernel-names.js';
+export { gumbelTopK, type RandomWords } from './ops/gumbel-top-k.js';
+export { gumbelTopKLoop, gumbelOf } from './kernels/gumbel-top-k.js';
+export { PcIntervalRelu, PcIntervalReluGrad, PcReluElidedMargins, PcWindowSums, PcWindowReluMargins, PcReluDenseReluMargins, PcDenseTailMargins, PcGumbelTopK } from './kernel-names.js';
 export { PcGatherRuns, PcScatterAddRuns } from './kernels/gather-runs.js';
-export type { PcIntervalReluInputs, PcIntervalReluAttrs, PcIntervalReluGradInputs, PcIntervalReluGradAttrs, PcReluElidedMarginsInputs, PcReluElidedMarginsAttrs, PcWindowSumsInputs, PcWindowSumsAttrs, PcWindowReluMarginsInputs, PcWindowReluMarginsAttrs, PcReluDenseReluMarginsInputs, PcDenseTailMarginsInputs } from './kernel-names.js';
+export type { PcIntervalReluInputs, PcIntervalReluAttrs, PcIntervalReluGradInputs, PcIntervalReluGradAttrs, PcReluElidedMarginsInputs, PcReluElidedMarginsAttrs, PcWindowSumsInputs, PcWindowSumsAttrs, PcWindowReluMarginsInputs, PcWindowReluMarginsAttrs, PcReluDenseReluMarginsInputs, PcDenseTailMarginsInputs, PcGumbelTopKInputs, PcGumbelTopKAttrs } from './kernel-names.js';
 // #endregion
 
 // #region wasm kernels (initBackend('wasm') registers them; these are for A/B benchmarks)

@@ -109,3 +109,24 @@ export const PcDenseTailMargins = 'PcDenseTailMargins';
  * without `mu` and `r`.
  */
 export type PcDenseTailMarginsInputs = Pick<tf.NamedTensorInfoMap, 'dMu' | 'dR' | 'kernel1' | 'absKernel1' | 'base' | 'baseRows' | 'kernel2' | 'absKernel2' | 'bias2' | 'kernel' | 'bias' | 'labels'>;
+
+/**
+ * Gumbel top-k over the cells of a score map, per image and class, without gradients: the k
+ * cells with the largest −temperature·score + Gumbel noise, a draw without replacement from
+ * softmax(−temperature·score) (guided patch sampling). The noise of cell c of class j of image
+ * n is the Gumbel draw of one 32-bit word, the words taken class by class, cell by cell, image by
+ * image: from `words`, or generated as {@link Rng}'s xoshiro128** from `state`. Outputs `picks`
+ * `[batch, classes, k]` int32 (cells, largest key first) and the generator's state after the
+ * words drawn (`[4]`; `state` unchanged with `words`).
+ */
+export const PcGumbelTopK = 'PcGumbelTopK';
+/**
+ * Inputs of {@link PcGumbelTopK}: `scores` `[batch, cells, classes]` float32, and either `words`
+ * int32 `[batch, classes, cells]` (the bits of each word) or `state` int32 `[4]`.
+ */
+export type PcGumbelTopKInputs = Pick<tf.NamedTensorInfoMap, 'scores'> & Partial<Pick<tf.NamedTensorInfoMap, 'words' | 'state'>>;
+/** Attributes of {@link PcGumbelTopK}: draws per (image, class), 1 ≤ k ≤ cells, and the temperature. */
+export interface PcGumbelTopKAttrs {
+  k: number;
+  temperature: number;
+}

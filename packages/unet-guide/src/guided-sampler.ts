@@ -1,4 +1,4 @@
-import { Rng, assert } from '@patchcert/backend';
+import { tf, assert, gumbelTopK, gumbelTopKLoop, type RandomWords } from '@patchcert/backend';
 import { joinArrays } from './internal/join-arrays.js';
 
 /** Options of {@link sampleGuidedLocations}. */
@@ -13,8 +13,7 @@ export interface GuidedSamplerOptions {
   transposeCoordinates?: boolean;
 }
 
-/** Where the sampler's noise comes from: an {@link Rng}, or a stand-in that replays its words. */
-export type RandomWords = Pick<Rng, 'fillU32'>;
+export type { RandomWords };
 
 /**
  * Locations drawn for one batch. Draws repeated across classes of one image are merged, so
@@ -71,83 +70,71 @@ export function sampleGuidedLocations(
   rng: RandomWords,
   options: GuidedSamplerOptions = {},
 ): GuidedSample {
-  const [batch, rows, cols, classes] = shape;
-  const temperature = options.temperature ?? 1;
-  const transpose = options.transposeCoordinates ?? false;
-  assert(
-    shape.length === 4 && shape.every((d) => Number.isInteger(d) && d >= 1),
-    () => `Error in sampleGuidedLocations: shape must be [batch, rows, cols, classes] of positive integers, but got [${shape.join(', ')}].`,
-  );
+  const [batch, rows, cols, classes] = checkDraw('sampleGuidedLocations', shape, k, options);
   const cells = rows * cols;
   assert(
     prediction.length === batch * cells * classes,
     () => `Error in sampleGuidedLocations: prediction must have ${batch * cells * classes} values for shape [${shape.join(', ')}], but got ${prediction.length}.`,
     'SHAPE_MISMATCH',
   );
-  assert(Number.isInteger(k) && k >= 1 && k <= cells, () => `Error in sampleGuidedLocations: k must be an integer in [1, ${cells}], but got ${k}.`);
-  assert(Number.isFinite(temperature), () => `Error in sampleGuidedLocations: temperature must be finite, but got ${temperature}.`, 'INVALID_OPTION');
+  const picks = new Int32Array(batch * classes * k);
+  gumbelTopKLoop(prediction, batch, cells, classes, k, options.temperature ?? 1, (w) => rng.fillU32(w), picks);
+  return sampleOfPicks(picks, shape, k, options.transposeCoordinates ?? false);
+}
+
+/**
+ * {@link sampleGuidedLocations} on a prediction tensor: the same draw (the same words and
+ * picks), by the backend's `PcGumbelTopK` kernel where it has one, so the map is not copied out
+ * first and, on wasm, an {@link Rng}'s words are generated in the kernel.
+ *
+ * @param prediction - predicted margins `[batch, rows, cols, classes]`.
+ */
+export function sampleGuidedLocationsOf(prediction: tf.Tensor4D, k: number, rng: RandomWords, options: GuidedSamplerOptions = {}): GuidedSample {
+  const shape = checkDraw('sampleGuidedLocationsOf', prediction.shape, k, options);
+  return sampleOfPicks(gumbelTopK(prediction, k, rng, options.temperature ?? 1), shape, k, options.transposeCoordinates ?? false);
+}
+
+/** Validates a draw's shape, k and options; returns the shape. */
+function checkDraw(caller: string, shape: readonly number[], k: number, options: GuidedSamplerOptions): [number, number, number, number] {
+  const temperature = options.temperature ?? 1;
   assert(
-    !transpose || rows === cols,
-    () => `Error in sampleGuidedLocations: transposeCoordinates needs a square location grid, but got ${rows}×${cols}.`,
+    shape.length === 4 && shape.every((d) => Number.isInteger(d) && d >= 1),
+    () => `Error in ${caller}: shape must be [batch, rows, cols, classes] of positive integers, but got [${shape.join(', ')}].`,
+  );
+  const [, rows, cols] = shape as [number, number, number, number];
+  const cells = rows * cols;
+  assert(Number.isInteger(k) && k >= 1 && k <= cells, () => `Error in ${caller}: k must be an integer in [1, ${cells}], but got ${k}.`);
+  assert(Number.isFinite(temperature), () => `Error in ${caller}: temperature must be finite, but got ${temperature}.`, 'INVALID_OPTION');
+  assert(
+    !(options.transposeCoordinates ?? false) || rows === cols,
+    () => `Error in ${caller}: transposeCoordinates needs a square location grid, but got ${rows}×${cols}.`,
     'INVALID_OPTION',
   );
+  return shape as [number, number, number, number];
+}
 
-  const picks = new Int32Array(batch * classes * k);
+/** The sample of drawn cells `picks` `[batch, classes, k]`: repeats merged per image, locations padded. */
+function sampleOfPicks(picks: Int32Array, shape: readonly [number, number, number, number], k: number, transpose: boolean): GuidedSample {
+  const [batch, rows, cols, classes] = shape;
+  const cells = rows * cols;
   const cellCounts = new Float32Array(batch * cells);
   const cellSlots = new Int32Array(batch * cells).fill(-1);
   const perImage: Int32Array[] = [];
   const counts = new Int32Array(batch);
-  const keys = new Float64Array(k);
-  const idx = new Int32Array(k);
-  // One image's noise, drawn in bulk in the order the loops below consume it (class, then cell).
-  const noise = new Uint32Array(classes * cells);
-
-  for (let n = 0; n < batch; n++) {
+  for (let n = 0, p = 0; n < batch; n++) {
     const distinct: number[] = [];
-    rng.fillU32(noise);
-    for (let j = 0; j < classes; j++) {
-      // Keep the k largest keys in a small array sorted descending; k is tiny (1-2 in the paper).
-      // `kth` is the k-th key once k are kept (−∞ before), held in a local for the scan.
-      let filled = 0;
-      let kth = -Infinity;
-      const noiseRow = j * cells;
-      let at = n * cells * classes + j;
-      for (let cell = 0; cell < cells; cell++, at += classes) {
-        const a = -temperature * prediction[at]!;
-        const bits = noise[noiseRow + cell]!;
-        // Most cells cannot enter the top k: an upper bound of their Gumbel draw from a table
-        // rules them out without the two logs. The same draws and keys as computing every key.
-        if (a + GUMBEL_BUCKET_MAX[bits >>> BUCKET_SHIFT]! + BOUND_SLACK < kth) continue;
-        const key = a + gumbelOf(bits);
-        if (filled < k) {
-          let p = filled++;
-          while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
-          keys[p] = key;
-          idx[p] = cell;
-          if (filled === k) kth = keys[k - 1]!;
-        } else if (key > kth) {
-          let p = k - 1;
-          while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
-          keys[p] = key;
-          idx[p] = cell;
-          kth = keys[k - 1]!;
-        }
+    for (let d = 0; d < classes * k; d++, p++) {
+      const cell = picks[p]!;
+      const at = n * cells + cell;
+      if (cellCounts[at] === 0) {
+        cellSlots[at] = distinct.length;
+        distinct.push(transpose ? (cell % cols) * cols + Math.floor(cell / rows) : cell);
       }
-      for (let d = 0; d < k; d++) {
-        const cell = idx[d]!;
-        picks[(n * classes + j) * k + d] = cell;
-        const at = n * cells + cell;
-        if (cellCounts[at] === 0) {
-          cellSlots[at] = distinct.length;
-          distinct.push(transpose ? (cell % cols) * cols + Math.floor(cell / rows) : cell);
-        }
-        cellCounts[at]! += 1;
-      }
+      cellCounts[at]! += 1;
     }
     counts[n] = distinct.length;
     perImage.push(Int32Array.from(distinct));
   }
-
   const width = counts.reduce((a, b) => Math.max(a, b), 0);
   const locations = padLocations(perImage, width);
   return { batch, grid: [rows, cols], drawsPerClass: k, classes, width, locations, counts, picks, cellCounts, cellSlots };
@@ -197,19 +184,3 @@ export function mergeGuidedSamples(parts: readonly GuidedSample[]): GuidedSample
     cellSlots: concat((n) => new Int32Array(n), (p) => p.cellSlots),
   };
 }
-
-/** A standard Gumbel draw from 32 random bits, −log(−log u) with u strictly inside (0, 1). */
-function gumbelOf(bits: number): number {
-  const u = (bits + 0.5) / 4294967296;
-  return -Math.log(-Math.log(u));
-}
-
-/** Draws share a bucket when their top 16 bits agree. */
-const BUCKET_SHIFT = 16;
-/**
- * Absorbs rounding in the bound (far above the last-bit error of a key while |key| < 1e9); it
- * only lets more cells through to the exact key, so it never changes a pick.
- */
-const BOUND_SLACK = 1e-6;
-/** The largest Gumbel draw of each bucket (the draw is increasing in the bits). */
-const GUMBEL_BUCKET_MAX = Float64Array.from({ length: 2 ** (32 - BUCKET_SHIFT) }, (_, b) => gumbelOf(((b + 1) * 2 ** BUCKET_SHIFT) - 1));

@@ -15,7 +15,7 @@ export type { TorchAdamOptions, TorchAdamState } from './torch-adam.js';
 // #endregion
 
 // #region sampling and training
-export { sampleGuidedLocations, mergeGuidedSamples } from './guided-sampler.js';
+export { sampleGuidedLocations, sampleGuidedLocationsOf, mergeGuidedSamples } from './guided-sampler.js';
 export type { GuidedSample, GuidedSamplerOptions, RandomWords } from './guided-sampler.js';
 export { UNetGuide } from './unet-guide.js';
 export type { UNetGuideOptions, UNetGuideState } from './unet-guide.js';

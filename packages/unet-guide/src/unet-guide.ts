@@ -2,7 +2,7 @@ import { tf, assert, PatchcertError } from '@patchcert/backend';
 import { ResNetUNet } from './resnet-unet.js';
 import { TorchAdam, type TorchAdamState } from './torch-adam.js';
 import { withOwnTape } from './internal/own-tape.js';
-import { sampleGuidedLocations, type GuidedSample, type RandomWords } from './guided-sampler.js';
+import { sampleGuidedLocationsOf, type GuidedSample, type RandomWords } from './guided-sampler.js';
 import { encodeTensor, decodeTensor, type EncodedTensor } from './internal/tensor-codec.js';
 import { joinValues } from './internal/join-arrays.js';
 import type { ShardGroup } from './internal/shard-group.js';
@@ -138,15 +138,16 @@ export class UNetGuide {
    *
    * @param x - normalized images `[batch, height, width, channels]`.
    * @param rng - the run's generator (the Gumbel noise), or a source of its words (see
-   *   {@link sampleGuidedLocations}).
+   *   {@link sampleGuidedLocationsOf}).
    * @param training - BatchNorm mode of the prediction (train mode in training steps, §7.1).
    */
   sample(x: tf.Tensor4D, rng: RandomWords, training: boolean): GuidedSample {
     const pred = this.predict(x, training);
-    const values = pred.dataSync();
-    const shape = pred.shape;
-    pred.dispose();
-    return this.draw(values, shape, rng);
+    try {
+      return this.draw(pred, rng);
+    } finally {
+      pred.dispose();
+    }
   }
 
   /**
@@ -181,7 +182,7 @@ export class UNetGuide {
    *
    * @param x - normalized images `[batch, height, width, channels]`.
    * @param rng - the run's generator (the Gumbel noise), or a source of its words (see
-   *   {@link sampleGuidedLocations}).
+   *   {@link sampleGuidedLocationsOf}).
    * @param bound - the true margins `[batch, sample.width, classes]` of the drawn locations (read,
    *   not differentiated by the U-Net); called once, between the draw and the U-Net's update.
    * @returns the draw and the MSE before the update.
@@ -195,7 +196,7 @@ export class UNetGuide {
     return withOwnTape((onCallerTape) => {
       const { value, grads } = tf.variableGrads(() => {
         const at = this.unet.forwardAt(x, this.patch, { training: true, updateRunningStats: true }, (p) => {
-          sample = this.draw(p.dataSync(), p.shape, rng);
+          sample = this.draw(p, rng);
           const targets = onCallerTape(() => bound(sample!));
           this.checkTargets(x.shape[0], sample, targets);
           rows = this.fitRows(sample, targets);
@@ -255,8 +256,8 @@ export class UNetGuide {
     return this.group ? this.group.sumShards(Float32Array.of(batch))[0]! : batch;
   }
 
-  private draw(values: ArrayLike<number>, shape: [number, number, number, number], rng: RandomWords): GuidedSample {
-    return sampleGuidedLocations(values, shape, this.drawsPerClass, rng, {
+  private draw(prediction: tf.Tensor4D, rng: RandomWords): GuidedSample {
+    return sampleGuidedLocationsOf(prediction, this.drawsPerClass, rng, {
       temperature: this.temperature,
       transposeCoordinates: this.transposeCoordinates,
     });

@@ -5,7 +5,8 @@
 // ResizeBilinearGrad, Slice as block copies, Sum over leading axes) and patchcert's own kernels (PcIntervalRelu and its
 // gradient, and PcGatherRuns and its gradient PcScatterAddRuns for bounds' region copies,
 // PcReluElidedMargins, PcWindowSums and PcWindowReluMargins for certification's MLP path,
-// PcReluDenseReluMargins and PcDenseTailMargins for the CNNs' dense tail). On cpu: patchcert's
+// PcReluDenseReluMargins and PcDenseTailMargins for the CNNs' dense tail, PcGumbelTopK for guided
+// sampling's draw). On cpu: patchcert's
 // own kernels. The imports are explicit so the lists read as the set of kernels patchcert
 // changes. Imported only by initBackend.
 import { tf } from '../tf.js';
@@ -32,6 +33,7 @@ import { windowSumsCpuConfig, windowSumsWasmConfig } from './window-sums.js';
 import { windowReluMarginsCpuConfig, windowReluMarginsWasmConfig } from './window-relu-margins.js';
 import { reluDenseReluMarginsCpuConfig, reluDenseReluMarginsWasmConfig } from './relu-dense-relu-margins.js';
 import { denseTailMarginsCpuConfig, denseTailMarginsWasmConfig } from './dense-tail-margins.js';
+import { gumbelTopKCpuConfig, gumbelTopKWasmConfig } from './gumbel-top-k.js';
 import { registerGradients } from '../gradients/register-all-gradients.js';
 import {
   WASM_BACKEND_NAME,
@@ -71,10 +73,11 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   windowReluMarginsWasmConfig,
   reluDenseReluMarginsWasmConfig,
   denseTailMarginsWasmConfig,
+  gumbelTopKWasmConfig,
 ];
 
 /** Every patchcert cpu kernel (the fused ones; stock tfjs-backend-cpu has the rest). */
-export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig, windowSumsCpuConfig, windowReluMarginsCpuConfig, reluDenseReluMarginsCpuConfig, denseTailMarginsCpuConfig];
+export const CPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [cpuIntervalReluConfig, cpuIntervalReluGradConfig, gatherRunsCpuConfig, scatterAddRunsCpuConfig, reluElidedMarginsCpuConfig, windowSumsCpuConfig, windowReluMarginsCpuConfig, reluDenseReluMarginsCpuConfig, denseTailMarginsCpuConfig, gumbelTopKCpuConfig];
 
 /** Registers every patchcert cpu kernel and the gradients. Safe to call more than once. */
 export function registerCpuKernels(): void {

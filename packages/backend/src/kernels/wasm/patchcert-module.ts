@@ -61,6 +61,11 @@ export interface PatchcertWasm {
   ): void;
   /** The loop's pixels per block for a channel count (0: not taken); see assembly/conv2d-direct.ts. */
   directConvPixels(channels: number): number;
+  /** PcGumbelTopK's loop; see assembly/gumbel-top-k.ts. */
+  gumbelTopK(
+    scores: number, words: number, state: number, table: number, picks: number, scratch: number,
+    batch: number, cells: number, classes: number, k: number, temperature: number, generate: boolean,
+  ): void;
   /** MaxPoolGrad's loop; see assembly/max-pool-grad.ts. */
   maxPoolGrad(
     x: number, dy: number, dx: number,
