@@ -15,6 +15,19 @@ function gumbelOf(bits: u32): f64 {
   return -Math.log(-Math.log(u));
 }
 
+/** Puts (key, cell) into slot `from` or before it, keeping the keys sorted descending. */
+@inline
+function insertSorted(keys: usize, idx: usize, from: i32, key: f64, cell: i32): void {
+  let p = from;
+  while (p > 0 && load<f64>(keys + (<usize>(p - 1) << 3)) < key) {
+    store<f64>(keys + (<usize>p << 3), load<f64>(keys + (<usize>(p - 1) << 3)));
+    store<i32>(idx + (<usize>p << 2), load<i32>(idx + (<usize>(p - 1) << 2)));
+    p--;
+  }
+  store<f64>(keys + (<usize>p << 3), key);
+  store<i32>(idx + (<usize>p << 2), cell);
+}
+
 /**
  * picks[n, j, 0 … k−1] = the k cells with the largest −temperature·scores[n, cell, j] + Gumbel(word),
  * largest first. Words come from `words` ([batch, classes, cells] u32) or, with `generate`, from
@@ -59,24 +72,10 @@ export function gumbelTopK(
         if (a + load<f64>(table + (<usize>(bits >>> BUCKET_SHIFT) << 3)) + BOUND_SLACK < kth) continue;
         const key = a + gumbelOf(bits);
         if (filled < k) {
-          let p = filled++;
-          while (p > 0 && load<f64>(keys + (<usize>(p - 1) << 3)) < key) {
-            store<f64>(keys + (<usize>p << 3), load<f64>(keys + (<usize>(p - 1) << 3)));
-            store<i32>(idx + (<usize>p << 2), load<i32>(idx + (<usize>(p - 1) << 2)));
-            p--;
-          }
-          store<f64>(keys + (<usize>p << 3), key);
-          store<i32>(idx + (<usize>p << 2), cell);
+          insertSorted(keys, idx, filled++, key, cell);
           if (filled == k) kth = load<f64>(keys + (<usize>(k - 1) << 3));
         } else if (key > kth) {
-          let p = k - 1;
-          while (p > 0 && load<f64>(keys + (<usize>(p - 1) << 3)) < key) {
-            store<f64>(keys + (<usize>p << 3), load<f64>(keys + (<usize>(p - 1) << 3)));
-            store<i32>(idx + (<usize>p << 2), load<i32>(idx + (<usize>(p - 1) << 2)));
-            p--;
-          }
-          store<f64>(keys + (<usize>p << 3), key);
-          store<i32>(idx + (<usize>p << 2), cell);
+          insertSorted(keys, idx, k - 1, key, cell);
           kth = load<f64>(keys + (<usize>(k - 1) << 3));
         }
       }

@@ -27,6 +27,18 @@ const BOUND_SLACK = 1e-6;
 /** The largest Gumbel draw of each bucket (the draw is increasing in the bits). */
 const BUCKET_MAX = Float64Array.from({ length: 2 ** (32 - BUCKET_SHIFT) }, (_, b) => gumbelOf((b + 1) * 2 ** BUCKET_SHIFT - 1));
 
+/** Puts (key, cell) into slot `from` or before it, keeping `keys` sorted descending (the last drops out). */
+function insertSorted(keys: Float64Array, idx: Int32Array, from: number, key: number, cell: number): void {
+  let p = from;
+  while (p > 0 && keys[p - 1]! < key) {
+    keys[p] = keys[p - 1]!;
+    idx[p] = idx[p - 1]!;
+    p--;
+  }
+  keys[p] = key;
+  idx[p] = cell;
+}
+
 /**
  * The draw: for every image n and class j, the k cells with the largest
  * −temperature·scores[n, cell, j] + gumbelOf(word), largest first, into `picks`
@@ -56,16 +68,10 @@ export function gumbelTopKLoop(
         if (a + BUCKET_MAX[bits >>> BUCKET_SHIFT]! + BOUND_SLACK < kth) continue;
         const key = a + gumbelOf(bits);
         if (filled < k) {
-          let p = filled++;
-          while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
-          keys[p] = key;
-          idx[p] = cell;
+          insertSorted(keys, idx, filled++, key, cell);
           if (filled === k) kth = keys[k - 1]!;
         } else if (key > kth) {
-          let p = k - 1;
-          while (p > 0 && keys[p - 1]! < key) { keys[p] = keys[p - 1]!; idx[p] = idx[p - 1]!; p--; }
-          keys[p] = key;
-          idx[p] = cell;
+          insertSorted(keys, idx, k - 1, key, cell);
           kth = keys[k - 1]!;
         }
       }
