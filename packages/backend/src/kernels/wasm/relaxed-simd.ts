@@ -12,14 +12,19 @@ const PROBE = new Uint8Array([
   0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b, // local.get ×3, f32x4.relaxed_madd
 ]);
 
+/** The probe's verdict, kept: kernels ask on every call. {@link enableRelaxedSimd} asks again. */
+let available: boolean | undefined;
+
 /** True when the engine compiles relaxed-SIMD modules now. */
 export function relaxedSimdAvailable(): boolean {
+  if (available !== undefined) return available;
   const api = WebAssemblyApi as unknown as { validate?: (bytes: Uint8Array) => boolean } | undefined;
   try {
-    return api?.validate?.(PROBE) ?? false;
+    available = api?.validate?.(PROBE) ?? false;
   } catch {
-    return false;
+    available = false;
   }
+  return available;
 }
 
 /**
@@ -37,5 +42,6 @@ export async function enableRelaxedSimd(): Promise<boolean> {
   } catch {
     return false;
   }
+  available = undefined;
   return relaxedSimdAvailable();
 }
