@@ -10,6 +10,6 @@ export { maxPoolGrad } from './max-pool-grad';
 export { resizeBilinearGrad } from './resize-bilinear-grad';
 export { channelBroadcast } from './channel-broadcast';
 export { segmentSum } from './segment-sum';
-export { rowTimesMatrix, batchedOuter } from './small-batch-matmul';
+export { rowTimesMatrix, batchedOuter, matMulTransposeA } from './small-batch-matmul';
 export { conv2dDirect, directConvPixels } from './conv2d-direct';
 export { gumbelTopK } from './gumbel-top-k';

@@ -7,6 +7,7 @@ import { initBackend, registerWasmKernels, restoreStockWasmKernels, tf, Patchcer
 import { KERNEL_TOLERANCE, assertClose, assertWasmMatchesCpu, seededNormal } from './helpers.js';
 import { filterGradPath } from '../src/kernels/wasm/Conv2DBackpropFilter.js';
 import { directConv2D, directConvPath, directConvPixels } from '../src/kernels/wasm/conv2d-direct.js';
+import { transposeAPath } from '../src/kernels/wasm/BatchMatMul.js';
 import { patchcertWasm } from '../src/kernels/wasm/patchcert-module.js';
 import type { WasmBackend } from '../src/kernels/wasm/wasm-backend.js';
 
@@ -324,6 +325,40 @@ for (const c of MATMUL_CASES) {
       c.tag,
     );
   });
+}
+
+// Unbatched Aᵀ·B runs patchcert's tiled loop: tiles of 8 columns of A × 4 of B, passes of 128
+// rows. These shapes cut both tiles short (k mod 8 = 1 … 7, n mod 4 = 1 … 3), cross the pass
+// boundary and include the classifier's weight gradients; each on the loop in both builds and on
+// transpose + XNNPACK.
+const TRANSPOSE_A_CASES: Array<{ tag: string; a: number[]; b: number[] }> = [
+  { tag: 'dense weight grad 2560×255ᵀ·2560×100 (classifier layer 2)', a: [2560, 255], b: [2560, 100] },
+  { tag: 'n 10 (last layer)', a: [300, 100], b: [300, 10] },
+  { tag: 'k 8, n 4 (whole tiles), m 128 (one pass)', a: [128, 8], b: [128, 4] },
+  { tag: 'k 1, n 3, m 129 (two passes)', a: [129, 1], b: [129, 3] },
+  { tag: 'k 13, n 7', a: [37, 13], b: [37, 7] },
+  { tag: 'k 6, n 2, batch of one', a: [1, 200, 6], b: [1, 200, 2] },
+];
+
+for (const { tag: path, direct, fma } of [...LOOP_PATHS, { tag: 'transpose + XNNPACK', direct: false, fma: true }]) {
+  for (const c of TRANSPOSE_A_CASES) {
+    matMul(`[Aᵀ·B ${c.tag}, ${path}] should match the cpu backend`, async () => {
+      const av = seededNormal(size(c.a), 7);
+      const bv = seededNormal(size(c.b), 8);
+      transposeAPath.direct = direct;
+      env.relaxedSimd = fma;
+      try {
+        await assertWasmMatchesCpu(
+          () => tf.engine().runKernel(tf.BatchMatMul, { a: tf.tensor(av, c.a), b: tf.tensor(bv, c.b) }, { transposeA: true, transposeB: false }) as tf.Tensor,
+          KERNEL_TOLERANCE,
+          c.tag,
+        );
+      } finally {
+        transposeAPath.direct = true;
+        env.relaxedSimd = true;
+      }
+    });
+  }
 }
 
 matMul('should keep working after the wasm backend is started again', async () => {

@@ -1,5 +1,5 @@
 import { tf } from '../../tf.js';
-import { WASM_BACKEND_NAME, disposeIntermediates, runStock, stockConfig, type KernelArgs, type WasmBackend, heapOffset } from './wasm-backend.js';
+import { WASM_BACKEND_NAME, disposeIntermediates, fillOutputs, runStock, stockConfig, type KernelArgs, type WasmBackend, heapOffset } from './wasm-backend.js';
 import { patchcertWasm } from './patchcert-module.js';
 
 // Why this replaces the stock kernel: stock wasm BatchMatMul with transposeA or transposeB leaves
@@ -122,6 +122,35 @@ function rowTimesMatrix(args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo): t
   return out;
 }
 
+/**
+ * Whether unbatched Aᵀ·B runs patchcert's loop (`direct: true`, the default) or an explicit
+ * transpose and XNNPACK; tests and benchmarks flip it to compare.
+ */
+export const transposeAPath = { direct: true };
+
+/**
+ * Aᵀ·B, unbatched (a dense layer's weight gradient xᵀ·dy): patchcert's tiled loop
+ * (assembly/small-batch-matmul.ts), with no transposed copy of A and no packing of a fresh B,
+ * which XNNPACK does on every call. Undefined without the module or for other shapes.
+ */
+function matMulTransposeA(args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | undefined {
+  if (batchSize(a) !== 1 || batchSize(b) !== 1) return undefined;
+  const backend = args.backend as WasmBackend;
+  const module = patchcertWasm(backend);
+  if (module === undefined) return undefined;
+  const ra = a.shape.length;
+  const [m, k] = a.shape.slice(ra - 2) as [number, number];
+  const n = b.shape[b.shape.length - 1]!;
+  if (b.shape[b.shape.length - 2] !== m || m * k * n === 0) return undefined;
+  const out = backend.makeOutput([...a.shape.slice(0, -2), k, n], 'float32');
+  const kPad = Math.ceil(k / 8) * 8;
+  fillOutputs(backend, [out], [[n * kPad, 'float32']], ([outT]) => {
+    (backend.typedArrayFromHeap(outT!) as Float32Array).fill(0);
+    module.matMulTransposeA(heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, outT!), heapOffset(backend, out), m, k, n);
+  });
+  return out;
+}
+
 function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
@@ -133,6 +162,10 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   if (!transposeA && !transposeB) return rowTimesMatrix(args, a, b) ?? runStock(tf.BatchMatMul, args);
   const vectorResult = transposedMatVec(args, a, b, transposeA, transposeB);
   if (vectorResult !== undefined) return vectorResult;
+  if (transposeA && !transposeB && transposeAPath.direct) {
+    const direct = matMulTransposeA(args, a, b);
+    if (direct !== undefined) return direct;
+  }
   // Only an unbatched plain product reaches XNNPACK; batched ones take the same loop either way
   // (measured at [256,10,784]ᵀ·[256,10,5]: 61 ms with an explicit transpose, 46 ms stock).
   if (batchSize(a) > 1 || batchSize(b) > 1) return runStock(tf.BatchMatMul, args);
@@ -153,7 +186,7 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
 }
 
 /**
- * wasm `BatchMatMul`: unbatched transposed products as an explicit transpose plus the stock plain
+ * wasm `BatchMatMul`: unbatched Aᵀ·B by patchcert's tiled loop, other unbatched transposed products as an explicit transpose plus the stock plain
  * product (same results, 10–20× faster), products over an inner dimension of 1 as outer
  * products (patchcert's loop, else one broadcasting Multiply), batched rows times small
  * matrices by patchcert's loop, transposed matrix-vector products as the plain product of the

@@ -82,6 +82,8 @@ export interface PatchcertWasm {
   rowTimesMatrix(a: number, m: number, out: number, batch: number, k: number, n: number): void;
   /** BatchMatMul's outer products [.., m, 1]·[.., 1, n]; see assembly/small-batch-matmul.ts. */
   batchedOuter(u: number, v: number, out: number, batch: number, m: number, n: number): void;
+  /** BatchMatMul's unbatched aᵀ·b, a [m, k], b [m, n], via outT [n, ⌈k/8⌉·8] (zeroed); see assembly/small-batch-matmul.ts. */
+  matMulTransposeA(a: number, b: number, outT: number, out: number, m: number, k: number, n: number): void;
   /** Sum's loop over leading axes: out[c] = Σ_r x[r, c]; see assembly/sum-leading.ts. */
   sumLeading(x: number, out: number, rows: number, cols: number): void;
 }
