@@ -73,6 +73,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const replay = { fillU32: (out: Uint32Array) => { out.set(words.subarray(at, at + out.length)); at += out.length; return out; } };
         assert.equal(Array.from(gumbelTopK(tf.reshape(scores, [c.batch, c.rows * c.cols, c.classes]), c.k, replay, c.temperature)), Array.from(want), 'from replayed words');
         assert.is(at, words.length);
+        // A source that lends its words as a view is read in place (fillU32 is not called).
+        const lending = { fillU32: (): Uint32Array => { throw new Error('fillU32 must not be called when nextWords is given'); }, nextWords: (count: number) => words.subarray(0, count) };
+        assert.equal(Array.from(gumbelTopK(scores, c.k, lending, c.temperature)), Array.from(want), 'from lent words');
       } finally {
         scores.dispose();
       }

@@ -18,6 +18,15 @@ export interface UNetGuidePoolOptions extends Omit<UNetGuideOptions, 'group'> {
 const REPLY_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
+ * Young generation of each worker's JS heap (V8's default is about a third of this). A U-Net
+ * step makes ~7 MB of short-lived tfjs bookkeeping objects; with the default, some outlive a
+ * scavenge and a full collection follows every ~2 steps, stalling the other replicas at the next
+ * sum. Measured (2 workers, 2 cores, 30 steps, alternating): 20 instead of ~50 full collections
+ * in the workers, 239-254 instead of 263-283 CPU-ms a step.
+ */
+const WORKER_YOUNG_GENERATION_MB = 64;
+
+/**
  * A {@link UNetGuide} trained data-parallel on worker threads: each worker holds a replica of the
  * U-Net and its Adam and takes a slice of every batch. BatchNorm normalizes with the whole
  * batch's statistics and the replicas add their gradients before one identical Adam step (see
@@ -336,7 +345,7 @@ function sliceOf(a: ArrayLike<number>, from: number, to: number): ArrayLike<numb
  * the worker registers tsx itself first: Node 20 does not pass `--import` loaders on to workers.
  */
 function startWorker(data: GuideWorkerData): Worker {
-  const options = { workerData: data, transferList: [data.port] };
+  const options = { workerData: data, transferList: [data.port], resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } };
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   const entry = new URL(`./internal/guide-worker${ext}`, import.meta.url);
   if (ext === '.js') return new Worker(entry, options);

@@ -4,8 +4,12 @@ import { Rng } from '../rng.js';
 import { PcGumbelTopK } from '../kernel-names.js';
 import { gumbelTopKLoop } from '../kernels/gumbel-top-k.js';
 
-/** Where the draw's noise words come from: an {@link Rng}, or a stand-in that replays its words. */
-export type RandomWords = Pick<Rng, 'fillU32'>;
+/**
+ * Where the draw's noise words come from: an {@link Rng}, or a stand-in that replays its words.
+ * A stand-in that holds them in memory may also lend the next `count` words as a view
+ * (`nextWords`), which the draw then reads without copying them into a fresh array.
+ */
+export type RandomWords = Pick<Rng, 'fillU32'> & { nextWords?(count: number): Uint32Array };
 
 /**
  * Gumbel-top-k draw per image and class ({@link PcGumbelTopK}): for every image n and class j,
@@ -43,9 +47,13 @@ export function gumbelTopK(scores: tf.Tensor, k: number, noise: RandomWords, tem
       noise.setState({ s: Array.from(next!.dataSync(), (v) => v >>> 0) as [number, number, number, number] });
       return picks!.dataSync() as Int32Array;
     }
-    const words = new Uint32Array(batch * classes * cells);
-    noise.fillU32(words);
-    const wordTensor = tf.tensor3d(new Int32Array(words.buffer), [batch, classes, cells], 'int32');
+    const count = batch * classes * cells;
+    let words = noise.nextWords?.(count);
+    if (words === undefined) {
+      words = new Uint32Array(count);
+      noise.fillU32(words);
+    }
+    const wordTensor = tf.tensor3d(new Int32Array(words.buffer, words.byteOffset, count), [batch, classes, cells], 'int32');
     const [picks] = tf.engine().runKernel(PcGumbelTopK, { scores: flat, words: wordTensor }, attrs) as tf.Tensor[];
     return picks!.dataSync() as Int32Array;
   });

@@ -4,7 +4,7 @@
 import { workerData } from 'node:worker_threads';
 import { tf, initBackend, PatchcertError } from '@patchcert/backend';
 import { UNetGuide, type UNetGuideOptions, type UNetGuideState } from '../unet-guide.js';
-import type { GuidedSample } from '../guided-sampler.js';
+import type { GuidedSample, RandomWords } from '../guided-sampler.js';
 import { SharedGroup } from './shared-group.js';
 import { SyncPort } from './sync-port.js';
 import type { GuideWorkerData, PoolCommand, PoolBuffers, WorkerReply } from './pool-protocol.js';
@@ -31,17 +31,24 @@ function stepMessage<T extends PoolCommand['op']>(op: T): Extract<PoolCommand, {
 }
 
 /** Replays the words the pool drew for this replica's images, once the pool says they are there. */
-function noiseOf(lo: number, hi: number, wordsPerImage: number) {
+function noiseOf(lo: number, hi: number, wordsPerImage: number): RandomWords {
   let at = -1;
+  // The next `count` words, read in place from the pool's buffer (the draw copies them once,
+  // into its kernel's input, without a fresh array per step).
+  const nextWords = (count: number): Uint32Array => {
+    if (at < 0) {
+      stepMessage('noise');
+      at = lo * wordsPerImage;
+    }
+    if (at + count > hi * wordsPerImage) throw new PatchcertError('INTERNAL', `Error in U-Net worker ${data.rank}: the sampler read past this replica's noise.`);
+    const view = buffers!.noise.subarray(at, at + count);
+    at += count;
+    return view;
+  };
   return {
+    nextWords,
     fillU32(out: Uint32Array): Uint32Array {
-      if (at < 0) {
-        stepMessage('noise');
-        at = lo * wordsPerImage;
-      }
-      if (at + out.length > hi * wordsPerImage) throw new PatchcertError('INTERNAL', `Error in U-Net worker ${data.rank}: the sampler read past this replica's noise.`);
-      out.set(buffers!.noise.subarray(at, at + out.length));
-      at += out.length;
+      out.set(nextWords(out.length));
       return out;
     },
   };
