@@ -72,16 +72,26 @@ const LOOP_PATHS = [
   { tag: 'direct loop, plain SIMD', direct: true, fma: false },
 ] as const;
 
-for (const { tag: path, direct, fma } of [...LOOP_PATHS, { tag: 'transposed conv', direct: false, fma: true }]) {
+/** Runs `check` with a kernel's path switch and the module build as `path` says, then restores both. */
+async function onPath(path: { direct: boolean; fma: boolean }, kernelPath: { direct: boolean }, check: () => Promise<void>): Promise<void> {
+  kernelPath.direct = path.direct;
+  env.relaxedSimd = path.fma;
+  try {
+    await check();
+  } finally {
+    kernelPath.direct = true;
+    env.relaxedSimd = true;
+  }
+}
+
+for (const path of [...LOOP_PATHS, { tag: 'transposed conv', direct: false, fma: true }]) {
   for (const c of FILTER_GRAD_CASES) {
-    filterGrad(`[${c.tag}, ${path}] should match the cpu backend`, async () => {
+    filterGrad(`[${c.tag}, ${path.tag}] should match the cpu backend`, async () => {
       const dyShape = outShape(c);
       const xv = seededNormal(size(c.x), 1);
       const dyv = seededNormal(size(dyShape), 2);
-      filterGradPath.direct = direct;
-      env.relaxedSimd = fma;
-      try {
-        await assertWasmMatchesCpu(
+      await onPath(path, filterGradPath, () =>
+        assertWasmMatchesCpu(
           () =>
             tf.engine().runKernel(
               tf.Conv2DBackpropFilter,
@@ -90,11 +100,8 @@ for (const { tag: path, direct, fma } of [...LOOP_PATHS, { tag: 'transposed conv
             ) as tf.Tensor,
           KERNEL_TOLERANCE,
           c.tag,
-        );
-      } finally {
-        filterGradPath.direct = true;
-        env.relaxedSimd = true;
-      }
+        ),
+      );
     });
   }
 }
@@ -176,17 +183,15 @@ const FORWARD_CASES: ConvCase[] = [
   { tag: '32 channels (XNNPACK)', x: [2, 6, 6, 4], filter: [3, 3, 4, 32], strides: 2, pad: 'same' },
 ];
 
-for (const { tag: path, direct, fma } of [...LOOP_PATHS, { tag: 'XNNPACK', direct: false, fma: true }]) {
+for (const path of [...LOOP_PATHS, { tag: 'XNNPACK', direct: false, fma: true }]) {
   for (const c of FORWARD_CASES) {
     for (const fused of [false, true]) {
-      forwardConv(`[${c.tag}, ${fused ? 'FusedConv2D bias+relu' : 'Conv2D'}, ${path}] should match the cpu backend`, async () => {
+      forwardConv(`[${c.tag}, ${fused ? 'FusedConv2D bias+relu' : 'Conv2D'}, ${path.tag}] should match the cpu backend`, async () => {
         const xv = seededNormal(size(c.x), 5);
         const wv = seededNormal(size(c.filter), 6);
         const bv = seededNormal(c.filter[3], 7);
-        directConvPath.direct = direct;
-        env.relaxedSimd = fma;
-        try {
-          await assertWasmMatchesCpu(() => {
+        await onPath(path, directConvPath, () =>
+          assertWasmMatchesCpu(() => {
             const x = tf.tensor4d(xv, c.x);
             const filter = tf.tensor4d(wv, c.filter);
             if (!fused) return tf.conv2d(x, filter, c.strides, c.pad);
@@ -195,11 +200,8 @@ for (const { tag: path, direct, fma } of [...LOOP_PATHS, { tag: 'XNNPACK', direc
               { x, filter, bias: tf.tensor1d(bv), preluActivationWeights: null } as unknown as tf.NamedTensorMap,
               { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1, activation: 'relu' } as unknown as tf.NamedAttrMap,
             ) as tf.Tensor;
-          }, KERNEL_TOLERANCE, c.tag);
-        } finally {
-          directConvPath.direct = true;
-          env.relaxedSimd = true;
-        }
+          }, KERNEL_TOLERANCE, c.tag),
+        );
       });
     }
   }
@@ -256,15 +258,14 @@ const INPUT_GRAD_CASES: ConvCase[] = [
   { tag: 'U-Net 14x14 6->6 k3 pad1', x: [2, 14, 14, 6], filter: [3, 3, 6, 6], strides: 1, pad: explicit(1, 1, 1, 1) },
   { tag: 'U-Net 7x7 12->24 k3 s2 pad1', x: [2, 7, 7, 12], filter: [3, 3, 12, 24], strides: 2, pad: explicit(1, 1, 1, 1) },
 ];
-for (const direct of [true, false]) {
+for (const path of [LOOP_PATHS[0], { tag: 'XNNPACK', direct: false, fma: true }]) {
   for (const c of INPUT_GRAD_CASES) {
-    inputGrad(`[${c.tag}, ${direct ? 'direct loop' : 'XNNPACK'}] should match the cpu backend`, async () => {
+    inputGrad(`[${c.tag}, ${path.tag}] should match the cpu backend`, async () => {
       const dyShape = outShape(c);
       const dyv = seededNormal(size(dyShape), 3);
       const wv = seededNormal(size(c.filter), 4);
-      directConvPath.direct = direct;
-      try {
-        await assertWasmMatchesCpu(
+      await onPath(path, directConvPath, () =>
+        assertWasmMatchesCpu(
           () =>
             tf.engine().runKernel(
               tf.Conv2DBackpropInput,
@@ -273,10 +274,8 @@ for (const direct of [true, false]) {
             ) as tf.Tensor,
           KERNEL_TOLERANCE,
           c.tag,
-        );
-      } finally {
-        directConvPath.direct = true;
-      }
+        ),
+      );
     });
   }
 }
@@ -340,23 +339,18 @@ const TRANSPOSE_A_CASES: Array<{ tag: string; a: number[]; b: number[] }> = [
   { tag: 'k 6, n 2, batch of one', a: [1, 200, 6], b: [1, 200, 2] },
 ];
 
-for (const { tag: path, direct, fma } of [...LOOP_PATHS, { tag: 'transpose + XNNPACK', direct: false, fma: true }]) {
+for (const path of [...LOOP_PATHS, { tag: 'transpose + XNNPACK', direct: false, fma: true }]) {
   for (const c of TRANSPOSE_A_CASES) {
-    matMul(`[Aᵀ·B ${c.tag}, ${path}] should match the cpu backend`, async () => {
+    matMul(`[Aᵀ·B ${c.tag}, ${path.tag}] should match the cpu backend`, async () => {
       const av = seededNormal(size(c.a), 7);
       const bv = seededNormal(size(c.b), 8);
-      transposeAPath.direct = direct;
-      env.relaxedSimd = fma;
-      try {
-        await assertWasmMatchesCpu(
+      await onPath(path, transposeAPath, () =>
+        assertWasmMatchesCpu(
           () => tf.engine().runKernel(tf.BatchMatMul, { a: tf.tensor(av, c.a), b: tf.tensor(bv, c.b) }, { transposeA: true, transposeB: false }) as tf.Tensor,
           KERNEL_TOLERANCE,
           c.tag,
-        );
-      } finally {
-        transposeAPath.direct = true;
-        env.relaxedSimd = true;
-      }
+        ),
+      );
     });
   }
 }
