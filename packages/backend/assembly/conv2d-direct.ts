@@ -138,23 +138,13 @@ function convolve(
 }
 
 /**
- * Pixels per block for C output channels (the host computes the same, see conv2d-direct.ts):
- * the most of 1, 2 or 4 with P·C a multiple of 4 and at most 8 vectors; 0 for C < 4 or C > 24
- * or where no P fits (9, 11, 13 …), which this loop leaves to XNNPACK.
- */
-export function directConvPixels(C: i32): i32 {
-  if (C < 4 || C > 24) return 0;
-  for (let P = 4; P >= 1; P >>= 1) if ((P * C) % 4 == 0 && P * C <= 32) return P;
-  return 0;
-}
-
-/**
  * y[n, oy, ox, o] = bias[o] + Σ_{ky,kx,c} x[n, oy·sh + ky − top, ox·sw + kx − left, c]·w[ky, kx, c, o]
  * over in-image input pixels, then ReLU when `relu`; NHWC float32, dilation 1.
  *
  * `wpat` holds, per tap (ky, kx) and input channel c, the lcm(C, 4) / 4 vectors of the lane
  * pattern: float l is w[ky, kx, c, l mod C]; `bpat` the bias as V = P·C / 4 vectors, float l
- * being bias[l mod C] (zeros for none). `zero` points at inC zero floats. C must have directConvPixels(C) > 0.
+ * being bias[l mod C] (zeros for none). `zero` points at inC zero floats. C must be one the
+ * dispatch below lists (the host's directConvPixels(C) > 0, src/kernels/wasm/conv2d-direct.ts).
  */
 export function conv2dDirect(
   x: usize, wpat: usize, bpat: usize, zero: usize, y: usize,

@@ -11,5 +11,5 @@ export { resizeBilinearGrad } from './resize-bilinear-grad';
 export { channelBroadcast } from './channel-broadcast';
 export { segmentSum } from './segment-sum';
 export { rowTimesMatrix, batchedOuter, matMulTransposeA } from './small-batch-matmul';
-export { conv2dDirect, directConvPixels } from './conv2d-direct';
+export { conv2dDirect } from './conv2d-direct';
 export { gumbelTopK } from './gumbel-top-k';

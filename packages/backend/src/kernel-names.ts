@@ -117,7 +117,7 @@ export type PcDenseTailMarginsInputs = Pick<tf.NamedTensorInfoMap, 'dMu' | 'dR' 
  * n is the Gumbel draw of one 32-bit word, the words taken class by class, cell by cell, image by
  * image: from `words`, or generated as {@link Rng}'s xoshiro128** from `state`. Outputs `picks`
  * `[batch, classes, k]` int32 (cells, largest key first) and the generator's state after the
- * words drawn (`[4]`; `state` unchanged with `words`).
+ * words drawn (`[4]`; zeros when `words` are given).
  */
 export const PcGumbelTopK = 'PcGumbelTopK';
 /**

@@ -186,8 +186,9 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
 }
 
 /**
- * wasm `BatchMatMul`: unbatched Aᵀ·B by patchcert's tiled loop, other unbatched transposed products as an explicit transpose plus the stock plain
- * product (same results, 10–20× faster), products over an inner dimension of 1 as outer
+ * wasm `BatchMatMul`: unbatched Aᵀ·B by patchcert's tiled loop, other unbatched transposed
+ * products as an explicit transpose plus the stock plain product (same results, 10–20× faster),
+ * products over an inner dimension of 1 as outer
  * products (patchcert's loop, else one broadcasting Multiply), batched rows times small
  * matrices by patchcert's loop, transposed matrix-vector products as the plain product of the
  * vector; everything else goes straight to the stock kernel.

@@ -4,8 +4,8 @@ import { directConv2D } from './conv2d-direct.js';
 
 // Why these replace the stock kernels: for the few output channels of small networks (the
 // U-Net's 6, 12 and 24, CIFAR's 10 and 20) XNNPACK leaves SIMD lanes idle; patchcert's direct
-// loop (conv2d-direct.ts) computes the same convolution 1.5-2× faster there. Every other case,
-// including dilations, PReLU and leaky ReLU, runs the stock kernel.
+// loop (conv2d-direct.ts) computes the same convolution 1.1-1.6× faster there (backend README).
+// Every other case, including dilations, PReLU and leaky ReLU, runs the stock kernel.
 
 /** The direct loop's result for a Conv2D or FusedConv2D call it takes, else undefined. */
 function tryDirect(args: KernelArgs, bias: tf.TensorInfo | null, relu: boolean): tf.TensorInfo | undefined {

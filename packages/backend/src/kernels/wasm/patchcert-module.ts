@@ -59,8 +59,6 @@ export interface PatchcertWasm {
     batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number,
     fh: number, fw: number, sh: number, sw: number, top: number, left: number, relu: boolean,
   ): void;
-  /** The loop's pixels per block for a channel count (0: not taken); see assembly/conv2d-direct.ts. */
-  directConvPixels(channels: number): number;
   /** PcGumbelTopK's loop; see assembly/gumbel-top-k.ts. */
   gumbelTopK(
     scores: number, words: number, state: number, table: number, picks: number, scratch: number,
@@ -88,6 +86,11 @@ export interface PatchcertWasm {
   sumLeading(x: number, out: number, rows: number, cols: number): void;
 }
 
+/** Whether the relaxed-SIMD build runs: `env.relaxedSimd` on and the engine compiling it. */
+function relaxedBuild(): boolean {
+  return env.relaxedSimd && relaxedSimdAvailable();
+}
+
 // One instance per tfjs module and variant (plain or relaxed SIMD), made on first use.
 const instances = { plain: new WeakMap<object, PatchcertWasm | null>(), relaxed: new WeakMap<object, PatchcertWasm | null>() };
 
@@ -98,7 +101,7 @@ const instances = { plain: new WeakMap<object, PatchcertWasm | null>(), relaxed:
 export function patchcertWasm(backend: WasmBackend): PatchcertWasm | undefined {
   const module = (backend as unknown as { wasm?: object }).wasm;
   if (module === undefined) return undefined;
-  const relaxed = env.relaxedSimd && relaxedSimdAvailable();
+  const relaxed = relaxedBuild();
   const cache = relaxed ? instances.relaxed : instances.plain;
   const known = cache.get(module);
   if (known !== undefined) return known ?? undefined;
@@ -119,7 +122,7 @@ export function patchcertWasm(backend: WasmBackend): PatchcertWasm | undefined {
   return exports ?? undefined;
 }
 
-/** Whether the module `backend` runs is the relaxed-SIMD build (for describeBackend). */
+/** Whether `backend` runs the relaxed-SIMD build of the module (tests check which one runs). */
 export function usesRelaxedSimd(backend: WasmBackend): boolean {
-  return env.relaxedSimd && relaxedSimdAvailable() && patchcertWasm(backend) !== undefined;
+  return relaxedBuild() && patchcertWasm(backend) !== undefined;
 }
